@@ -1,0 +1,1 @@
+"""rlkit agents. Each algorithm lives in its own module and is imported only when used."""

@@ -1,0 +1,8 @@
+"""rlkit environments. Importing this package registers the ``rlkit/…`` ids with Gymnasium.
+
+Registration is idempotent, so importing twice (or from several places) is harmless.
+"""
+
+from rlkit.envs.gridworld import register_gridworlds
+
+register_gridworlds()

@@ -1,0 +1,80 @@
+"""Evaluating an agent: mean return with a 95% confidence interval, and success rate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlkit.agent import Agent, split_observation
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Summary of evaluation episodes.
+
+    Attributes:
+        mean_return: mean undiscounted episode return.
+        ci95: half-width of the 95% confidence interval of the mean (normal approximation,
+            1.96 standard errors; 0 for a single episode).
+        std_return: sample standard deviation of the returns.
+        episodes: number of episodes.
+        mean_length: mean episode length in steps.
+        success_rate: fraction of episodes whose last step reported ``info["is_success"]``
+            true, or None when the environment does not report success.
+    """
+
+    mean_return: float
+    ci95: float
+    std_return: float
+    episodes: int
+    mean_length: float
+    success_rate: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate(
+    agent: Agent, env: gym.Env, episodes: int, *, seed: int | None = 0, explore: bool = False
+) -> EvalResult:
+    """Play ``episodes`` episodes; the agent acts greedily unless ``explore`` is set.
+
+    The environment is reset with ``seed`` once; later resets continue its random stream, so
+    the same seed gives the same episodes.
+
+    Raises:
+        ValueError: if ``episodes`` is not positive.
+    """
+    if episodes <= 0:
+        raise ValueError(f"episodes must be positive, got {episodes}")
+    returns = np.empty(episodes)
+    lengths = np.empty(episodes)
+    successes: list[bool] = []
+    for i in range(episodes):
+        observation, info = env.reset(seed=seed if i == 0 else None)
+        observation, mask = split_observation(observation, info)
+        total, length = 0.0, 0
+        while True:
+            action = agent.act(observation, mask, explore=explore)
+            observation, reward, terminated, truncated, info = env.step(action)
+            observation, mask = split_observation(observation, info)
+            total += float(reward)
+            length += 1
+            if terminated or truncated:
+                break
+        returns[i], lengths[i] = total, length
+        if "is_success" in info:
+            successes.append(bool(info["is_success"]))
+    std = float(returns.std(ddof=1)) if episodes > 1 else 0.0
+    return EvalResult(
+        mean_return=float(returns.mean()),
+        ci95=1.96 * std / math.sqrt(episodes),
+        std_return=std,
+        episodes=episodes,
+        mean_length=float(lengths.mean()),
+        success_rate=float(np.mean(successes)) if len(successes) == episodes else None,
+    )

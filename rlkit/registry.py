@@ -1,0 +1,240 @@
+"""One registry for agents and environments, addressed by spec strings.
+
+A name is looked up, in order, among
+
+1. rlkit's built-in entries (:data:`AGENTS`, :data:`ENVS`),
+2. entry points of installed packages (groups ``rlkit.agents`` and ``rlkit.envs``, each value
+   a ``"module:Class"`` string),
+3. ``module.path:ClassName`` written in the spec itself (the current directory is importable,
+   so ``--env my_env:MyEnv`` works for a file ``my_env.py`` beside you),
+4. for environments, every id that ``gymnasium.make`` knows (``FrozenLake-v1``, ...).
+
+Unknown names raise :class:`UnknownNameError` listing the close matches. Entries import their
+module lazily, so listing or naming one agent never imports torch-heavy neighbours.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from rlkit.agent import Agent
+from rlkit.errors import RlkitError, SpecError, UnknownNameError
+from rlkit.specs import Spec, build_config, did_you_mean, literal_value, parse_spec
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered agent or environment.
+
+    Attributes:
+        name: the name used in spec strings.
+        entry_point: ``"module:attribute"``, imported only when the entry is used.
+        summary: one line for ``rlkit list``.
+        kwargs: fixed keyword arguments (for an env) or config defaults (for an agent).
+    """
+
+    name: str
+    entry_point: str
+    summary: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Any:
+        return import_object(self.entry_point)
+
+
+AGENTS: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("random", "rlkit.agents.random_agent:RandomAgent",
+              "uniformly random legal action"),
+        Entry("q-learning", "rlkit.agents.q_learning:QLearning",
+              "tabular epsilon-greedy Q-learning (discrete observations)"),
+        Entry("reinforce", "rlkit.agents.reinforce:Reinforce",
+              "REINFORCE policy gradient with baseline (torch MLP)"),
+        Entry("sb3:PPO", "rlkit.agents.sb3:PPOAgent", "Stable-Baselines3 PPO (extra 'sb3')"),
+        Entry("sb3:DQN", "rlkit.agents.sb3:DQNAgent", "Stable-Baselines3 DQN (extra 'sb3')"),
+        Entry("sb3:A2C", "rlkit.agents.sb3:A2CAgent", "Stable-Baselines3 A2C (extra 'sb3')"),
+        Entry("sb3:MaskablePPO", "rlkit.agents.sb3:MaskablePPOAgent",
+              "sb3-contrib MaskablePPO, for envs with action masks (extra 'sb3')"),
+    ]
+}
+
+# Built-in environments are registered with Gymnasium under the ``rlkit/`` namespace by
+# ``rlkit.envs``; these short names point at them.
+ENVS: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("gridworld", "gym:rlkit/GridWorld-v0",
+              "grid world from a named or literal text map (map=NAME)"),
+        Entry("cliff", "gym:rlkit/CliffWalking-v0", "cliff walking 4x12 (Sutton & Barto 6.6)"),
+        Entry("frozenlake4x4", "gym:rlkit/FrozenLake4x4-v0", "frozen lake 4x4, not slippery"),
+        Entry("frozenlake8x8", "gym:rlkit/FrozenLake8x8-v0", "frozen lake 8x8, not slippery"),
+        Entry("frozenlake4x4-slippery", "gym:rlkit/FrozenLake4x4Slippery-v0",
+              "frozen lake 4x4, slippery"),
+        Entry("frozenlake8x8-slippery", "gym:rlkit/FrozenLake8x8Slippery-v0",
+              "frozen lake 8x8, slippery"),
+        Entry("windy", "gym:rlkit/WindyGridWorld-v0",
+              "Sutton's windy grid world 7x10 (Sutton & Barto 6.5)"),
+        Entry("maze", "gym:rlkit/Maze-v0", "a larger deterministic maze"),
+    ]
+}
+
+
+def import_object(entry_point: str) -> Any:
+    """Import ``"module.path:attribute"``.
+
+    Raises:
+        UnknownNameError: the module or attribute does not exist.
+    """
+    module_name, sep, attribute = entry_point.partition(":")
+    if not sep or not module_name or not attribute:
+        raise SpecError(f"{entry_point!r} is not of the form 'module.path:ClassName'")
+    cwd = os.getcwd()
+    if cwd not in sys.path:  # user modules beside the command line, as `python -m` would see
+        sys.path.append(cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UnknownNameError(f"cannot import module {module_name!r} ({exc})") from None
+        raise RlkitError(f"importing {module_name!r} failed: {exc}") from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise UnknownNameError(
+            f"module {module_name!r} has no attribute {attribute!r}{did_you_mean(attribute, names)}"
+        ) from None
+
+
+def _entry_points(group: str) -> dict[str, Entry]:
+    found = {}
+    for ep in importlib.metadata.entry_points(group=group):
+        found[ep.name] = Entry(ep.name, ep.value, f"from package {ep.dist.name if ep.dist else '?'}")
+    return found
+
+
+def agent_entries() -> dict[str, Entry]:
+    """Built-in agents plus those of installed packages (built-ins win on clashes)."""
+    return {**_entry_points("rlkit.agents"), **AGENTS}
+
+
+def env_entries() -> dict[str, Entry]:
+    """Built-in environments plus those of installed packages."""
+    return {**_entry_points("rlkit.envs"), **ENVS}
+
+
+def _ensure_builtin_envs() -> None:
+    import rlkit.envs  # noqa: F401  (registers the rlkit/ ids with Gymnasium)
+
+
+# -- agents -------------------------------------------------------------------------------------
+def resolve_agent_class(name: str) -> tuple[type[Agent], dict[str, Any]]:
+    """Find the agent class for ``name`` and the entry's default parameters.
+
+    Raises:
+        UnknownNameError: with close matches among known agents.
+    """
+    entries = agent_entries()
+    if name in entries:
+        entry = entries[name]
+        try:
+            cls = entry.load()
+        except ModuleNotFoundError as exc:
+            raise RlkitError(f"agent {name!r} needs the package {exc.name!r}: {entry.summary}")
+        return cls, dict(entry.kwargs)
+    if ":" in name and not name.startswith("sb3:"):
+        cls = import_object(name)
+        if not (inspect.isclass(cls) and issubclass(cls, Agent)):
+            raise SpecError(f"{name!r} is not an rlkit Agent subclass")
+        return cls, {}
+    raise UnknownNameError(
+        f"unknown agent {name!r}{did_you_mean(name, entries)} "
+        "(see `rlkit list`; custom agents are named 'module:Class')"
+    )
+
+
+def make_agent(
+    spec: str | Spec,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    *,
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Agent:
+    """Build a fresh agent from a spec string such as ``"q-learning:alpha=0.1"``.
+
+    Args:
+        spec: the agent spec (see :mod:`rlkit.specs`).
+        observation_space, action_space: the environment's spaces.
+        seed: seeds the agent's own random number generators.
+        overrides: extra parameters (e.g. from a TOML config); spec parameters win.
+
+    Raises:
+        UnknownNameError, SpecError, IncompatibleEnvError.
+    """
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    cls, defaults = resolve_agent_class(spec.name)
+    params = {**defaults, **(overrides or {}), **spec.params}
+    config = build_config(cls.Config, params, owner=spec.name)
+    return cls(config, observation_space, action_space, seed=seed)
+
+
+# -- environments -------------------------------------------------------------------------------
+def make_env(spec: str | Spec, *, render_mode: str | None = None) -> gym.Env:
+    """Build an environment from a spec such as ``"FrozenLake-v1:is_slippery=false"``.
+
+    Raises:
+        UnknownNameError: with close matches among rlkit and Gymnasium ids.
+        SpecError: a keyword argument the environment does not accept.
+    """
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    _ensure_builtin_envs()
+    kwargs = {k: literal_value(v) for k, v in spec.params.items()}
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    entries = env_entries()
+    target: str
+    if spec.name in entries:
+        entry = entries[spec.name]
+        kwargs = {**entry.kwargs, **kwargs}
+        target = entry.entry_point
+    elif spec.name in gym.registry:
+        target = "gym:" + spec.name
+    elif ":" in spec.name:
+        target = spec.name
+    else:
+        known = list(entries) + [k for k in gym.registry if "/" not in k or k.startswith("rlkit/")]
+        raise UnknownNameError(
+            f"unknown environment {spec.name!r}{did_you_mean(spec.name, known)} "
+            "(see `rlkit list`; any gymnasium id or 'module:Class' works too)"
+        )
+    try:
+        if target.startswith("gym:"):
+            return gym.make(target[4:], **kwargs)
+        factory = import_object(target)
+        env = factory(**kwargs)
+    except TypeError as exc:
+        raise SpecError(f"environment {spec.name!r} rejected its parameters: {exc}") from None
+    except (ValueError, gym.error.Error) as exc:
+        if isinstance(exc, RlkitError):
+            raise
+        raise SpecError(f"environment {spec.name!r}: {exc}") from None
+    if not isinstance(env, gym.Env):
+        raise SpecError(f"{spec.name!r} did not produce a gymnasium.Env (got {type(env).__name__})")
+    return env
+
+
+def is_checkpoint_reference(text: str) -> bool:
+    """Whether an agent argument names a checkpoint file or run folder rather than a spec."""
+    path = Path(text)
+    return text.endswith(".pt") or path.is_file() or (path.is_dir() and (path / "final.pt").exists())
