@@ -65,12 +65,14 @@ class QLearningConfig:
         self.epsilon_at(0)
 
     def alpha_at(self, step: int) -> float:
-        return Schedule(self.alpha_schedule, self.alpha, self.alpha_final,
-                        self.alpha_decay_steps).value(step)
+        return Schedule(
+            self.alpha_schedule, self.alpha, self.alpha_final, self.alpha_decay_steps
+        ).value(step)
 
     def epsilon_at(self, step: int) -> float:
-        return Schedule(self.epsilon_schedule, self.epsilon, self.epsilon_final,
-                        self.epsilon_decay_steps).value(step)
+        return Schedule(
+            self.epsilon_schedule, self.epsilon, self.epsilon_final, self.epsilon_decay_steps
+        ).value(step)
 
 
 class QLearning(Learner):
@@ -95,10 +97,15 @@ class QLearning(Learner):
             )
         self.num_states = int(states.n)
         self._state_offset = int(states.start)
-        self._alpha_schedule = Schedule(config.alpha_schedule, config.alpha, config.alpha_final,
-                                        config.alpha_decay_steps)
-        self._epsilon_schedule = Schedule(config.epsilon_schedule, config.epsilon,
-                                          config.epsilon_final, config.epsilon_decay_steps)
+        self._alpha_schedule = Schedule(
+            config.alpha_schedule, config.alpha, config.alpha_final, config.alpha_decay_steps
+        )
+        self._epsilon_schedule = Schedule(
+            config.epsilon_schedule,
+            config.epsilon,
+            config.epsilon_final,
+            config.epsilon_decay_steps,
+        )
         # A list of lists: scalar reads and writes on Python floats are several times faster
         # than on numpy elements, and the table is touched one entry at a time.
         self.q = [[config.initial_q] * self.num_actions for _ in range(self.num_states)]
@@ -165,8 +172,10 @@ class QLearning(Learner):
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
         q = tensors["q"]
         if tuple(q.shape) != (self.num_states, self.num_actions):
-            raise ValueError(f"Q-table has shape {tuple(q.shape)}, expected "
-                             f"{(self.num_states, self.num_actions)}")
+            raise ValueError(
+                f"Q-table has shape {tuple(q.shape)}, expected "
+                f"{(self.num_states, self.num_actions)}"
+            )
         self.q = q.double().tolist()
 
     def extra_state(self) -> dict[str, Any]:

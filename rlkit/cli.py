@@ -29,8 +29,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name, entry in sorted(env_entries().items()):
         target = entry.entry_point.removeprefix("gym:")
         print(f"  {name:<24} {entry.summary} [{target}]")
-    print("  (also any id gymnasium.make knows, e.g. CartPole-v1, FrozenLake-v1:is_slippery=false,"
-          " and module:Class)")
+    print(
+        "  (also any id gymnasium.make knows, e.g. CartPole-v1, FrozenLake-v1:is_slippery=false,"
+        " and module:Class)"
+    )
     return 0
 
 
@@ -59,16 +61,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
         settings, agent_params = read_run_config(Path(args.config))
         base = dict(settings.__dict__)
     cli = {
-        "agent": args.agent, "env": args.env, "seed": args.seed, "steps": args.steps,
-        "episodes": args.episodes, "log_interval": args.log_interval,
+        "agent": args.agent,
+        "env": args.env,
+        "seed": args.seed,
+        "steps": args.steps,
+        "episodes": args.episodes,
+        "log_interval": args.log_interval,
         "checkpoint_interval": args.checkpoint_interval,
     }
     if args.resume:
         # A resumed run keeps its agent, env and seed; only the budget may grow.
         for key in ("agent", "env", "seed"):
             if cli[key] is not None and cli[key] != base[key]:
-                raise SpecError(f"--resume keeps the run's {key} ({base[key]!r}); "
-                                f"start a new run to change it")
+                raise SpecError(
+                    f"--resume keeps the run's {key} ({base[key]!r}); start a new run to change it"
+                )
         if cli["steps"] is not None or cli["episodes"] is not None:
             base["steps"], base["episodes"] = cli["steps"], cli["episodes"]
     merged = {**base, **{k: v for k, v in cli.items() if v is not None}}
@@ -82,11 +89,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if run_dir is None:
         raise SpecError("give an output folder with --out DIR")
     try:
-        train(settings, Path(run_dir), agent_params=agent_params, resume=bool(args.resume),
-              progress=not args.quiet, tensorboard=not args.no_tensorboard)
+        train(
+            settings,
+            Path(run_dir),
+            agent_params=agent_params,
+            resume=bool(args.resume),
+            progress=not args.quiet,
+            tensorboard=not args.no_tensorboard,
+        )
     except KeyboardInterrupt as exc:
-        print(f"\n{exc or 'interrupted'}; continue with `rlkit train --resume {run_dir}`",
-              file=sys.stderr)
+        print(
+            f"\n{exc or 'interrupted'}; continue with `rlkit train --resume {run_dir}`",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return 0
 
@@ -109,21 +124,29 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         env = make_env(env_spec)
         for kind in ("observation_space", "action_space"):
             if getattr(env, kind) != getattr(agent, kind):
-                raise SpecError(f"the agent was trained with {kind} {getattr(agent, kind)}, "
-                                f"but {env_spec!r} has {getattr(env, kind)}")
+                raise SpecError(
+                    f"the agent was trained with {kind} {getattr(agent, kind)}, "
+                    f"but {env_spec!r} has {getattr(env, kind)}"
+                )
     else:
         if not env_spec:
             raise SpecError("name the environment with --env")
         env = make_env(env_spec)
-        agent = make_agent(_with_device(args.agent, args.device), env.observation_space,
-                           env.action_space, seed=args.seed)
+        agent = make_agent(
+            _with_device(args.agent, args.device),
+            env.observation_space,
+            env.action_space,
+            seed=args.seed,
+        )
     result = evaluate(agent, env, args.episodes, seed=args.seed, explore=args.explore)
     if args.json:
         print(json.dumps({"agent": args.agent, "env": env_spec, **result.as_dict()}))
         return 0
-    line = (f"{args.agent} on {env_spec}: mean return {result.mean_return:.4g} "
-            f"± {result.ci95:.3g} (95% CI) over {result.episodes} episodes, "
-            f"mean length {result.mean_length:.1f}")
+    line = (
+        f"{args.agent} on {env_spec}: mean return {result.mean_return:.4g} "
+        f"± {result.ci95:.3g} (95% CI) over {result.episodes} episodes, "
+        f"mean length {result.mean_length:.1f}"
+    )
     if result.success_rate is not None:
         line += f", success rate {result.success_rate:.3f}"
     print(line)
@@ -142,14 +165,18 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rlkit", description="Train, evaluate and pit agents against each other.")
+        prog="rlkit", description="Train, evaluate and pit agents against each other."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list environments and agents")
     p.set_defaults(run=_cmd_list)
 
-    p = sub.add_parser("train", help="train an agent; writes config, metrics and checkpoints",
-                       description="Train AGENT (a spec such as q-learning:alpha=0.1) on --env.")
+    p = sub.add_parser(
+        "train",
+        help="train an agent; writes config, metrics and checkpoints",
+        description="Train AGENT (a spec such as q-learning:alpha=0.1) on --env.",
+    )
     p.add_argument("agent", nargs="?", help="agent spec, e.g. 'q-learning:alpha=0.1'")
     p.add_argument("--env", help="environment spec, e.g. 'FrozenLake-v1:is_slippery=false'")
     budget = p.add_mutually_exclusive_group()
@@ -161,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="torch device for networks")
     p.add_argument("--log-interval", type=_positive_int, help="steps between metric rows")
-    p.add_argument("--checkpoint-interval", type=_positive_int,
-                   help="steps between periodic checkpoints")
+    p.add_argument(
+        "--checkpoint-interval", type=_positive_int, help="steps between periodic checkpoints"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     p.set_defaults(run=_cmd_train)
@@ -172,8 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", help="environment spec (default: the checkpoint's)")
     p.add_argument("--episodes", type=_positive_int, default=100)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--explore", action="store_true",
-                   help="act as in training (e.g. epsilon-greedy) instead of greedily")
+    p.add_argument(
+        "--explore",
+        action="store_true",
+        help="act as in training (e.g. epsilon-greedy) instead of greedily",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_eval)

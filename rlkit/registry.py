@@ -54,17 +54,25 @@ class Entry:
 AGENTS: dict[str, Entry] = {
     e.name: e
     for e in [
-        Entry("random", "rlkit.agents.random_agent:RandomAgent",
-              "uniformly random legal action"),
-        Entry("q-learning", "rlkit.agents.q_learning:QLearning",
-              "tabular epsilon-greedy Q-learning (discrete observations)"),
-        Entry("reinforce", "rlkit.agents.reinforce:Reinforce",
-              "REINFORCE policy gradient with baseline (torch MLP)"),
+        Entry("random", "rlkit.agents.random_agent:RandomAgent", "uniformly random legal action"),
+        Entry(
+            "q-learning",
+            "rlkit.agents.q_learning:QLearning",
+            "tabular epsilon-greedy Q-learning (discrete observations)",
+        ),
+        Entry(
+            "reinforce",
+            "rlkit.agents.reinforce:Reinforce",
+            "REINFORCE policy gradient with baseline (torch MLP)",
+        ),
         Entry("sb3:PPO", "rlkit.agents.sb3:PPOAgent", "Stable-Baselines3 PPO (extra 'sb3')"),
         Entry("sb3:DQN", "rlkit.agents.sb3:DQNAgent", "Stable-Baselines3 DQN (extra 'sb3')"),
         Entry("sb3:A2C", "rlkit.agents.sb3:A2CAgent", "Stable-Baselines3 A2C (extra 'sb3')"),
-        Entry("sb3:MaskablePPO", "rlkit.agents.sb3:MaskablePPOAgent",
-              "sb3-contrib MaskablePPO, for envs with action masks (extra 'sb3')"),
+        Entry(
+            "sb3:MaskablePPO",
+            "rlkit.agents.sb3:MaskablePPOAgent",
+            "sb3-contrib MaskablePPO, for envs with action masks (extra 'sb3')",
+        ),
     ]
 }
 
@@ -73,18 +81,31 @@ AGENTS: dict[str, Entry] = {
 ENVS: dict[str, Entry] = {
     e.name: e
     for e in [
-        Entry("gridworld", "gym:rlkit/GridWorld-v0",
-              "grid world from a named or literal text map (map=NAME)"),
+        Entry(
+            "gridworld",
+            "gym:rlkit/GridWorld-v0",
+            "grid world from a named or literal text map (map=NAME)",
+        ),
         Entry("cliff", "gym:rlkit/CliffWalking-v0", "cliff walking 4x12 (Sutton & Barto 6.6)"),
         Entry("frozenlake4x4", "gym:rlkit/FrozenLake4x4-v0", "frozen lake 4x4, not slippery"),
         Entry("frozenlake8x8", "gym:rlkit/FrozenLake8x8-v0", "frozen lake 8x8, not slippery"),
-        Entry("frozenlake4x4-slippery", "gym:rlkit/FrozenLake4x4Slippery-v0",
-              "frozen lake 4x4, slippery"),
-        Entry("frozenlake8x8-slippery", "gym:rlkit/FrozenLake8x8Slippery-v0",
-              "frozen lake 8x8, slippery"),
-        Entry("windy", "gym:rlkit/WindyGridWorld-v0",
-              "Sutton's windy grid world 7x10 (Sutton & Barto 6.5)"),
-        Entry("maze", "gym:rlkit/Maze-v0", "a larger deterministic maze"),
+        Entry(
+            "frozenlake4x4-slippery",
+            "gym:rlkit/FrozenLake4x4Slippery-v0",
+            "frozen lake 4x4, slippery",
+        ),
+        Entry(
+            "frozenlake8x8-slippery",
+            "gym:rlkit/FrozenLake8x8Slippery-v0",
+            "frozen lake 8x8, slippery",
+        ),
+        Entry(
+            "windy",
+            "gym:rlkit/WindyGridWorld-v0",
+            "Sutton's windy grid world 7x10 (Sutton & Barto 6.5)",
+        ),
+        Entry("maze", "gym:rlkit/Maze-v0", "a larger deterministic maze (11x11)"),
+        Entry("empty5x5", "gym:rlkit/Empty5x5-v0", "an open 5x5 room"),
     ]
 }
 
@@ -119,7 +140,9 @@ def import_object(entry_point: str) -> Any:
 def _entry_points(group: str) -> dict[str, Entry]:
     found = {}
     for ep in importlib.metadata.entry_points(group=group):
-        found[ep.name] = Entry(ep.name, ep.value, f"from package {ep.dist.name if ep.dist else '?'}")
+        found[ep.name] = Entry(
+            ep.name, ep.value, f"from package {ep.dist.name if ep.dist else '?'}"
+        )
     return found
 
 
@@ -150,7 +173,9 @@ def resolve_agent_class(name: str) -> tuple[type[Agent], dict[str, Any]]:
         try:
             cls = entry.load()
         except ModuleNotFoundError as exc:
-            raise RlkitError(f"agent {name!r} needs the package {exc.name!r}: {entry.summary}")
+            raise RlkitError(
+                f"agent {name!r} needs the package {exc.name!r}: {entry.summary}"
+            ) from None
         return cls, dict(entry.kwargs)
     if ":" in name and not name.startswith("sb3:"):
         cls = import_object(name)
@@ -237,4 +262,6 @@ def make_env(spec: str | Spec, *, render_mode: str | None = None) -> gym.Env:
 def is_checkpoint_reference(text: str) -> bool:
     """Whether an agent argument names a checkpoint file or run folder rather than a spec."""
     path = Path(text)
-    return text.endswith(".pt") or path.is_file() or (path.is_dir() and (path / "final.pt").exists())
+    return (
+        text.endswith(".pt") or path.is_file() or (path.is_dir() and (path / "final.pt").exists())
+    )

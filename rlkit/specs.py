@@ -234,8 +234,9 @@ def _check_typed_value(value: Any, annotation: Any, where: str) -> Any:
     if isinstance(value, list):
         value = "x".join(str(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return convert_value(str(value).lower() if isinstance(value, bool) else str(value),
-                             annotation, where)
+        return convert_value(
+            str(value).lower() if isinstance(value, bool) else str(value), annotation, where
+        )
     return convert_value(repr(value), annotation, where)
 
 

@@ -65,8 +65,9 @@ def dumps_toml(data: dict[str, Any]) -> str:
         [agent_config]
         alpha = 0.5
     """
-    lines = [f"{k} = {_value(v)}" for k, v in data.items()
-             if v is not None and not isinstance(v, dict)]
+    lines = [
+        f"{k} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)
+    ]
     for key, table in data.items():
         if isinstance(table, dict):
             lines += ["", f"[{key}]"]

@@ -39,7 +39,7 @@ from rlkit.checkpoint import (
 )
 from rlkit.errors import CheckpointError, RlkitError, SpecError
 from rlkit.registry import make_env, resolve_agent_class
-from rlkit.specs import build_config, config_to_dict
+from rlkit.specs import build_config, config_to_dict, parse_spec
 from rlkit.tomlio import dumps_toml
 
 
@@ -191,8 +191,16 @@ def run_episodes(learner: Learner, env: gym.Env, session: TrainingSession) -> No
             next_observation, reward, terminated, truncated, info = env.step(action)
             next_observation, next_mask = split_observation(next_observation, info)
             learner.observe(
-                Transition(observation, action, float(reward), next_observation,
-                           terminated, truncated, mask, next_mask)
+                Transition(
+                    observation,
+                    action,
+                    float(reward),
+                    next_observation,
+                    terminated,
+                    truncated,
+                    mask,
+                    next_mask,
+                )
             )
             episode_return += float(reward)
             length += 1
@@ -205,7 +213,7 @@ def run_episodes(learner: Learner, env: gym.Env, session: TrainingSession) -> No
                 return
 
 
-# -- metrics ----------------------------------------------------------------------------------------
+# -- metrics ---------------------------------------------------------------------------------
 class MetricsLog:
     """Appends rows to ``metrics.csv`` and, when available, TensorBoard scalars."""
 
@@ -221,7 +229,7 @@ class MetricsLog:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:  # tensorboard is optional
-                SummaryWriter = None  # noqa: N806
+                SummaryWriter = None
             if SummaryWriter is not None:
                 self._tb = SummaryWriter(log_dir=str(run_dir / "tb"))
 
@@ -259,8 +267,9 @@ class MetricsLog:
 
 
 def _fmt(value: float) -> str:
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
-                                  and abs(value) < 1e15):
+    if isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) < 1e15
+    ):
         return str(int(value))
     return f"{value:.6g}"
 
@@ -273,13 +282,21 @@ class _Progress:
 
         self._by_steps = settings.steps is not None
         total = settings.steps if self._by_steps else settings.episodes
-        self._bar = tqdm(total=total, initial=steps if self._by_steps else episodes,
-                         unit="step" if self._by_steps else "ep", unit_scale=True,
-                         dynamic_ncols=True, mininterval=0.5, smoothing=0.1)
+        self._bar = tqdm(
+            total=total,
+            initial=steps if self._by_steps else episodes,
+            unit="step" if self._by_steps else "ep",
+            unit_scale=True,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            smoothing=0.1,
+        )
         self._recent = 0.0
 
     def update(self, steps: int, episodes: int, episode_return: float) -> None:
-        self._recent = 0.95 * self._recent + 0.05 * episode_return if episodes > 1 else episode_return
+        self._recent = (
+            0.95 * self._recent + 0.05 * episode_return if episodes > 1 else episode_return
+        )
         self._bar.n = steps if self._by_steps else episodes
         if self._bar.update(0):  # redraws only when mininterval has passed
             pass
@@ -290,7 +307,7 @@ class _Progress:
         self._bar.close()
 
 
-# -- runs -------------------------------------------------------------------------------------------
+# -- runs ------------------------------------------------------------------------------------
 def _env_rng_state(env: gym.Env) -> dict[str, Any] | None:
     rng = getattr(env.unwrapped, "_np_random", None)
     return None if rng is None else rng.bit_generator.state
@@ -300,7 +317,7 @@ def _agent_metadata(agent_name: str, agent: Agent, env_spec: str) -> dict[str, A
     from rlkit import __version__
 
     return {
-        "agent": agent_name,
+        "agent": parse_spec(agent_name).name,  # parameters live in "config"
         "config": config_to_dict(agent.config),
         "observation_space": space_to_dict(agent.observation_space),
         "action_space": space_to_dict(agent.action_space),
@@ -310,8 +327,14 @@ def _agent_metadata(agent_name: str, agent: Agent, env_spec: str) -> dict[str, A
     }
 
 
-def save_agent(path: str | Path, agent_name: str, agent: Agent, *, env: str = "",
-               training: dict[str, Any] | None = None) -> None:
+def save_agent(
+    path: str | Path,
+    agent_name: str,
+    agent: Agent,
+    *,
+    env: str = "",
+    training: dict[str, Any] | None = None,
+) -> None:
     """Save an agent (weights, config, spaces, RNG state) as an rlkit checkpoint."""
     metadata = _agent_metadata(agent_name, agent, env)
     if training is not None:
@@ -330,8 +353,11 @@ def agent_from_checkpoint(checkpoint: Checkpoint, *, where: str = "checkpoint") 
         name = meta["agent"]
         cls, _ = resolve_agent_class(name)
         config = build_config(cls.Config, meta["config"], owner=name)
-        agent = cls(config, space_from_dict(meta["observation_space"]),
-                    space_from_dict(meta["action_space"]))
+        agent = cls(
+            config,
+            space_from_dict(meta["observation_space"]),
+            space_from_dict(meta["action_space"]),
+        )
         agent.load_state_dict(checkpoint.tensors)
         agent.load_extra_state(meta.get("extra_state", {}))
     except CheckpointError:
@@ -365,8 +391,10 @@ def read_run_config(path: Path) -> tuple[RunSettings, dict[str, Any]]:
     known = {f for f in RunSettings.__dataclass_fields__}
     unknown = set(data) - known
     if unknown:
-        raise SpecError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(known)}, "
-                        "and an [agent_config] table)")
+        raise SpecError(
+            f"{path}: unknown keys {sorted(unknown)} (known: {sorted(known)}, "
+            "and an [agent_config] table)"
+        )
     if "agent" not in data or "env" not in data:
         raise SpecError(f"{path}: needs 'agent' and 'env'")
     return RunSettings(**data), agent_params
@@ -414,18 +442,25 @@ def train(
         counters = checkpoint.metadata.get("training", {})
     else:
         if (run_dir / "config.toml").exists():
-            raise RlkitError(f"{run_dir} already holds a run: use --resume {run_dir} "
-                             "or choose another --out")
-        agent = make_agent(settings.agent, obs_space, act_space, seed=settings.seed,
-                           overrides=agent_params)
+            raise RlkitError(
+                f"{run_dir} already holds a run: use --resume {run_dir} or choose another --out"
+            )
+        agent = make_agent(
+            settings.agent, obs_space, act_space, seed=settings.seed, overrides=agent_params
+        )
         counters = {}
     if not isinstance(agent, Learner):
         raise RlkitError(f"agent {settings.agent!r} does not learn; nothing to train")
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config_text = dumps_toml({**_settings_dict(settings),
-                              "agent_config": {k: "none" if v is None else v
-                                               for k, v in config_to_dict(agent.config).items()}})
+    config_text = dumps_toml(
+        {
+            **_settings_dict(settings),
+            "agent_config": {
+                k: "none" if v is None else v for k, v in config_to_dict(agent.config).items()
+            },
+        }
+    )
     write_atomically(run_dir / "config.toml", lambda tmp: Path(tmp).write_text(config_text))
 
     metrics = MetricsLog(run_dir, tensorboard=tensorboard)
@@ -442,12 +477,17 @@ def train(
 
     def save(name: str) -> None:
         session.flush_metrics()
-        training = {"steps": session.steps, "episodes": session.episodes,
-                    "env_rng": _env_rng_state(env), "seed": settings.seed}
+        training = {
+            "steps": session.steps,
+            "episodes": session.episodes,
+            "env_rng": _env_rng_state(env),
+            "seed": settings.seed,
+        }
         save_agent(run_dir / name, settings.agent, agent, env=settings.env, training=training)
 
-    session = TrainingSession(settings, metrics=metrics, save=save, progress=progress,
-                              steps=steps, episodes=episodes)
+    session = TrainingSession(
+        settings, metrics=metrics, save=save, progress=progress, steps=steps, episodes=episodes
+    )
 
     def on_sigint(signum: int, frame: Any) -> None:
         if session.interrupted:
@@ -471,8 +511,10 @@ def train(
     elapsed = time.perf_counter() - started
     if progress:
         rate = (session.steps - steps) / elapsed if elapsed > 0 else math.inf
-        print(f"trained {session.steps:,} steps, {session.episodes:,} episodes "
-              f"({rate:,.0f} steps/s); saved {run_dir / 'final.pt'}")
+        print(
+            f"trained {session.steps:,} steps, {session.episodes:,} episodes "
+            f"({rate:,.0f} steps/s); saved {run_dir / 'final.pt'}"
+        )
     return agent
 
 
