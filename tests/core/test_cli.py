@@ -346,3 +346,20 @@ def test_list_names_agents_and_envs(capsys):
     for name in ("q-learning", "reinforce", "random", "sb3:PPO", "gridworld", "maze"):
         assert name in out
     assert os.linesep.join([""]) == ""  # one line each: checked by eye in README
+
+
+def test_custom_agent_module_evaluates():
+    """The README's custom agent, named module:Class with a parameter."""
+    result = rlkit_cli("eval", "always_agent:Always:action=1", "--env",
+                       "corridor_env:CorridorEnv", "--episodes", "5", "--json", cwd=PLUGINS)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mean_return"] == 10 - (6 - 2)
+
+
+def test_map_on_the_command_line(tmp_path):
+    run = tmp_path / "mine"
+    env = "gridworld:map=S..#/.#../...G,step_reward=-1,goal_reward=-1"
+    assert main(["train", "q-learning:alpha=0.5", "--env", env, "--steps", "5000", "--out",
+                 str(run), "--quiet"]) == 0
+    result = rlkit_cli("eval", str(run), "--episodes", "3", "--json")
+    assert json.loads(result.stdout)["mean_return"] == -5
