@@ -83,6 +83,7 @@ FrozenLake, so ``P`` is defined for every state of the ``Discrete`` observation 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -521,16 +522,36 @@ class GridWorldEnv(gymnasium.Env[int, int]):
         n_states = self.grid_map.nrow * self.grid_map.ncol
         self.observation_space = spaces.Discrete(n_states)
         self.action_space = spaces.Discrete(4)
-        # Per (s, a) outcome arrays, so step() is a lookup plus one uniform draw.
-        self._cdfs = {
-            (s, a): np.cumsum([t[0] for t in outcomes])
-            for s, by_action in self.P.items()
-            for a, outcomes in by_action.items()
-        }
+        # step() is on every training hot path: precompute, per state and action, the
+        # outcome's step() result and the cumulative probabilities (None when there is one
+        # outcome, so deterministic moves draw no random number), as plain Python lists.
         goal_chars = {GOAL, *self.grid_map.extra_goals}
-        self._is_goal = np.array(
-            [char in goal_chars for row in self.grid_map.layout for char in row], dtype=bool
-        )
+        self._is_goal = [char in goal_chars for row in self.grid_map.layout for char in row]
+        self._outcomes = [
+            [
+                [
+                    (
+                        next_state,
+                        float(reward),
+                        bool(terminated),
+                        float(prob),
+                        bool(terminated and self._is_goal[next_state] and not self._is_goal[s]),
+                    )
+                    for prob, next_state, reward, terminated in self.P[s][a]
+                ]
+                for a in range(4)
+            ]
+            for s in range(n_states)
+        ]
+        self._cdfs = [
+            [
+                None
+                if len(self.P[s][a]) == 1
+                else [float(c) for c in np.cumsum([t[0] for t in self.P[s][a]])]
+                for a in range(4)
+            ]
+            for s in range(n_states)
+        ]
         self._state: int | None = None
         self._last_action: int | None = None
 
@@ -593,30 +614,22 @@ class GridWorldEnv(gymnasium.Env[int, int]):
         """
         if self._state is None:
             raise RuntimeError("call reset() before step()")
-        if not self.action_space.contains(action):
-            raise ValueError(f"invalid action {action!r}; expected an int in [0, 4)")
-        a = int(action)
-        outcomes = self.P[self._state][a]
-        cdf = self._cdfs[(self._state, a)]
-        # min() guards against a draw landing past a cdf that sums to 1 - epsilon.
-        index = min(int(np.searchsorted(cdf, self.np_random.random(), side="right")), len(cdf) - 1)
-        prob, next_state, reward, terminated = outcomes[index]
+        if type(action) is not int or not 0 <= action < 4:  # fast path for plain ints
+            if not self.action_space.contains(action):
+                raise ValueError(f"invalid action {action!r}; expected an int in [0, 4)")
+            action = int(action)
+        outcomes = self._outcomes[self._state][action]
+        cdf = self._cdfs[self._state][action]
+        if cdf is None:
+            index = 0
+        else:
+            # min() guards against a draw past a cdf that sums to 1 - epsilon.
+            index = min(bisect.bisect_right(cdf, self.np_random.random()), len(cdf) - 1)
         # A success is *entering* a goal; stepping on after termination is not a new one.
-        is_success = bool(
-            terminated and self._is_goal[next_state] and not self._is_goal[self._state]
-        )
+        next_state, reward, terminated, prob, is_success = outcomes[index]
         self._state = next_state
-        self._last_action = a
-        return (
-            next_state,
-            float(reward),
-            bool(terminated),
-            False,
-            {
-                "prob": float(prob),
-                "is_success": is_success,
-            },
-        )
+        self._last_action = action
+        return next_state, reward, terminated, False, {"prob": prob, "is_success": is_success}
 
     def render(self) -> str | np.ndarray | None:
         """Render the current state.

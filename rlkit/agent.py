@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -30,12 +30,12 @@ class NoConfig:
     """Config of an agent without hyper-parameters."""
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """One environment step as a learner sees it.
 
     ``action_mask``/``next_action_mask`` are the legal-action masks before and after the step
-    (None when the environment has none).
+    (None when the environment has none). A NamedTuple rather than a frozen dataclass: one
+    is built per environment step, and tuples are several times cheaper to create.
     """
 
     observation: Any
