@@ -118,9 +118,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         env_spec = env_spec or checkpoint.metadata.get("env")
         if not env_spec:
             raise SpecError("name the environment with --env")
-        agent = agent_from_checkpoint(checkpoint, where=f"checkpoint {args.agent!r}")
-        if args.device is not None and hasattr(agent, "to_device"):
-            agent.to_device(args.device)
+        overrides = {"device": args.device} if args.device else None
+        agent = agent_from_checkpoint(
+            checkpoint, where=f"checkpoint {args.agent!r}", overrides=overrides
+        )
         env = make_env(env_spec)
         for kind in ("observation_space", "action_space"):
             if getattr(env, kind) != getattr(agent, kind):

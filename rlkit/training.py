@@ -342,8 +342,13 @@ def save_agent(
     save_checkpoint(path, metadata, agent.state_dict())
 
 
-def agent_from_checkpoint(checkpoint: Checkpoint, *, where: str = "checkpoint") -> Agent:
+def agent_from_checkpoint(
+    checkpoint: Checkpoint, *, where: str = "checkpoint", overrides: dict[str, Any] | None = None
+) -> Agent:
     """Rebuild the agent stored in a loaded checkpoint.
+
+    ``overrides`` replace stored config values that do not change the weights' meaning,
+    e.g. ``{"device": "cpu"}`` to evaluate a GPU-trained agent on a laptop.
 
     Raises:
         CheckpointError: metadata or tensors do not fit the agent they name.
@@ -353,6 +358,11 @@ def agent_from_checkpoint(checkpoint: Checkpoint, *, where: str = "checkpoint") 
         name = meta["agent"]
         cls, _ = resolve_agent_class(name)
         config = build_config(cls.Config, meta["config"], owner=name)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where} has corrupt metadata: {exc}") from None
+    if overrides:  # a user's mistake here is a SpecError, not a corrupt checkpoint
+        config = build_config(cls.Config, overrides, owner=name, base=config)
+    try:
         agent = cls(
             config,
             space_from_dict(meta["observation_space"]),
@@ -363,9 +373,7 @@ def agent_from_checkpoint(checkpoint: Checkpoint, *, where: str = "checkpoint") 
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, RlkitError):
-            raise CheckpointError(f"{where} does not fit its agent: {exc}") from None
-        raise CheckpointError(f"{where} is corrupt: {type(exc).__name__}: {exc}") from None
+        raise CheckpointError(f"{where} does not fit its agent {name!r}: {exc}") from None
     return agent
 
 

@@ -137,3 +137,38 @@ def test_schedules(kind, values):
 def test_config_validation(params):
     with pytest.raises(ValueError):
         QLearningConfig(**params)
+
+
+class _FixedPolicy(rlkit.Agent):
+    """Plays a given table of actions (the value-iteration policy)."""
+
+    def __init__(self, policy, env):
+        super().__init__(None, env.observation_space, env.action_space)
+        self.policy = policy
+
+    def act(self, observation, action_mask=None, *, explore=False):
+        return int(self.policy[int(observation)])
+
+
+@pytest.mark.slow
+def test_slippery_8x8_success_rate_within_005_of_optimal(tmp_path):
+    """The shipped config reaches the best stationary policy's success rate (10,000 episodes)."""
+    from pathlib import Path
+
+    from rlkit.cli import main
+
+    config = Path(__file__).parents[2] / "configs" / "q-learning-frozenlake8x8-slippery.toml"
+    run = tmp_path / "lake8"
+    assert (
+        main(["train", "--config", str(config), "--seed", "0", "--out", str(run), "--quiet"]) == 0
+    )
+    env = rlkit.make_env("frozenlake8x8-slippery")
+    trained = evaluate(rlkit.load_agent(run / "final.pt"), env, 10_000, seed=123).success_rate
+    optimal = max(
+        evaluate(
+            _FixedPolicy(value_iteration(env, g).policy, env), env, 10_000, seed=123
+        ).success_rate
+        for g in (0.99, 0.995, 0.999)
+    )
+    assert optimal > 0.85
+    assert trained >= optimal - 0.05, (trained, optimal)
