@@ -3,11 +3,11 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-from rlkit.agents.q_learning import QLearning, QLearningConfig
-from rlkit.envs.gridworld import value_iteration
 
 import rlkit
 from rlkit.agent import Transition
+from rlkit.agents.q_learning import QLearning, QLearningConfig
+from rlkit.envs.gridworld import value_iteration
 from rlkit.evaluation import evaluate
 from rlkit.schedules import Schedule
 from rlkit.training import RunSettings, TrainingSession

@@ -2,10 +2,10 @@
 
 import gymnasium as gym
 import pytest
-from rlkit.agents.q_learning import QLearning
-from rlkit.agents.random_agent import RandomAgent
 
 import rlkit
+from rlkit.agents.q_learning import QLearning
+from rlkit.agents.random_agent import RandomAgent
 from rlkit.errors import IncompatibleEnvError, SpecError, UnknownNameError
 
 

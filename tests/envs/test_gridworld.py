@@ -12,6 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from rlkit.envs.gridworld import (
     DOWN,
     GRIDWORLD_IDS,
