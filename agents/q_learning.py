@@ -17,15 +17,17 @@ FrozenLake, CliffWalking, Taxi). Legal-action masks are honoured when the env pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from rlkit.agent import Learner, Transition, inner_observation_space
 from rlkit.errors import IncompatibleEnvError
 from rlkit.schedules import Schedule, ScheduleKind
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class QLearning(Learner):
         return self.q_table().argmax(axis=1)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        import torch  # only when saving: tabular training itself needs no torch
+
         return {"q": torch.from_numpy(self.q_table())}
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:

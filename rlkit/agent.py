@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported only by agents that use it, keeping `rlkit list` fast
+    import torch
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # imported where used: `rlkit list` and `--help` need no torch
+    import torch
 
 from rlkit.errors import CheckpointError
 
@@ -62,6 +64,8 @@ def save_checkpoint(
     path: str | os.PathLike[str], metadata: dict[str, Any], tensors: dict[str, torch.Tensor]
 ) -> None:
     """Write a checkpoint atomically. ``metadata`` must be JSON-serialisable."""
+    import torch
+
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -77,6 +81,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     Raises:
         CheckpointError: the file is missing, truncated, corrupt, or not an rlkit checkpoint.
     """
+    import torch
+
     path = Path(path)
     if path.is_dir():
         path = path / "final.pt"

@@ -127,7 +127,9 @@ def import_object(entry_point: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise UnknownNameError(f"cannot import module {module_name!r} ({exc})") from None
-        raise RlkitError(f"importing {module_name!r} failed: {exc}") from None
+        raise RlkitError(
+            f"{module_name!r} needs the package {exc.name!r}, which is not installed"
+        ) from None
     try:
         return getattr(module, attribute)
     except AttributeError:
@@ -170,13 +172,7 @@ def resolve_agent_class(name: str) -> tuple[type[Agent], dict[str, Any]]:
     entries = agent_entries()
     if name in entries:
         entry = entries[name]
-        try:
-            cls = entry.load()
-        except ModuleNotFoundError as exc:
-            raise RlkitError(
-                f"agent {name!r} needs the package {exc.name!r}: {entry.summary}"
-            ) from None
-        return cls, dict(entry.kwargs)
+        return entry.load(), dict(entry.kwargs)
     if ":" in name and not name.startswith("sb3:"):
         cls = import_object(name)
         if not (inspect.isclass(cls) and issubclass(cls, Agent)):

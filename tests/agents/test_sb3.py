@@ -35,12 +35,16 @@ from rlkit.training import (
 pytest.importorskip("stable_baselines3")
 
 LAKE = "frozenlake4x4"
-# Budgets and settings that solve the lake for every seed tried (0-7), a few seconds each.
+# Settings and budgets that solve the lake with seed 0 in a few seconds. Runs repeat exactly on
+# CPU, so these tests are not flaky; in a sweep over seeds 0-7, A2C solved all 8 and PPO 7 of 8.
 SOLVERS = {
     "sb3:PPO": ("sb3:PPO:learning_rate=0.001,n_steps=256,n_epochs=4,device=cpu", 8000),
     "sb3:A2C": ("sb3:A2C:learning_rate=0.001,device=cpu", 5000),
-    "sb3:DQN": ("sb3:DQN:learning_rate=0.001,learning_starts=500,target_update_interval=500,"
-                "exploration_fraction=0.3,device=cpu", 10000),
+    "sb3:DQN": (
+        "sb3:DQN:learning_rate=0.001,learning_starts=500,target_update_interval=500,"
+        "exploration_fraction=0.5,device=cpu",
+        10000,
+    ),
 }
 
 
@@ -56,16 +60,30 @@ def _one_torch_thread():
 def _train(run: Path, spec: str, steps: int, *extra: str, seed: int = 0) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SB3's advice about mini-batch sizes and GPUs
-        code = main(["train", spec, "--env", LAKE, "--steps", str(steps), "--seed", str(seed),
-                     "--out", str(run), "--quiet", "--no-tensorboard", *extra])
+        code = main(
+            [
+                "train",
+                spec,
+                "--env",
+                LAKE,
+                "--steps",
+                str(steps),
+                "--seed",
+                str(seed),
+                "--out",
+                str(run),
+                "--quiet",
+                "--no-tensorboard",
+                *extra,
+            ]
+        )
     assert code == 0
 
 
 def _eval(checkpoint: Path, episodes: int = 5) -> dict[str, Any]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["eval", str(checkpoint), "--env", LAKE, "--json",
-                     "--episodes", str(episodes)])
+        code = main(["eval", str(checkpoint), "--env", LAKE, "--json", "--episodes", str(episodes)])
     assert code == 0
     return json.loads(out.getvalue())
 
@@ -84,20 +102,26 @@ def ppo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- building --------------------------------------------------------------------------------------
 def test_spec_parameters_reach_the_sb3_model():
     env = _lake()
-    agent = rlkit.make_agent("sb3:PPO:learning_rate=0.001,n_steps=128,net_arch=32x16,device=cpu",
-                             env.observation_space, env.action_space, seed=0)
+    agent = rlkit.make_agent(
+        "sb3:PPO:learning_rate=0.001,n_steps=128,net_arch=32x16,device=cpu",
+        env.observation_space,
+        env.action_space,
+        seed=0,
+    )
     assert agent.config.learning_rate == 0.001
     assert agent.model.learning_rate == 0.001 and agent.model.n_steps == 128
-    sizes = [m.out_features for m in agent.model.policy.mlp_extractor.policy_net
-             if isinstance(m, torch.nn.Linear)]
+    sizes = [
+        m.out_features
+        for m in agent.model.policy.mlp_extractor.policy_net
+        if isinstance(m, torch.nn.Linear)
+    ]
     assert sizes == [32, 16]
 
 
 @pytest.mark.parametrize("name", ["sb3:PPO", "sb3:A2C", "sb3:DQN", "sb3:MaskablePPO"])
 def test_every_agent_builds_from_spaces_alone_with_documented_defaults(name):
     env = _lake()
-    agent = rlkit.make_agent(name + ":device=cpu", env.observation_space, env.action_space,
-                             seed=0)
+    agent = rlkit.make_agent(name + ":device=cpu", env.observation_space, env.action_space, seed=0)
     assert agent.config.net_arch == (64, 64)
     assert 0 <= agent.act(0) < 4
     assert 0 <= agent.act(0, explore=True) < 4
@@ -107,12 +131,15 @@ def test_every_agent_builds_from_spaces_alone_with_documented_defaults(name):
         assert lines[line + 1].startswith('"""'), field
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("sb3:PPO:batch_size=1", "batch_size"),
-    ("sb3:PPO:n_step=5", "n_steps"),
-    ("sb3:DQN:exploration_final_eps=2", "exploration_final_eps"),
-    ("sb3:A2C:gamma=1.5", "gamma"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("sb3:PPO:batch_size=1", "batch_size"),
+        ("sb3:PPO:n_step=5", "n_steps"),
+        ("sb3:DQN:exploration_final_eps=2", "exploration_final_eps"),
+        ("sb3:A2C:gamma=1.5", "gamma"),
+    ],
+)
 def test_bad_parameters_are_rejected_by_name(spec, message):
     env = _lake()
     with pytest.raises(SpecError, match=message):
@@ -135,22 +162,27 @@ def test_the_callers_global_random_streams_are_left_alone():
     _seed_globals(5)
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     _seed_globals(5)
-    agent = rlkit.make_agent("sb3:DQN:learning_starts=10,device=cpu", env.observation_space,
-                             env.action_space, seed=1)
+    agent = rlkit.make_agent(
+        "sb3:DQN:learning_starts=10,device=cpu", env.observation_space, env.action_space, seed=1
+    )
     agent.fit(env, TrainingSession(RunSettings("sb3:DQN", LAKE, steps=50), progress=False))
     agent.act(3, explore=True)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
 
 # -- training --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("settings, steps, episodes", [
-    ({"steps": 777}, 777, None),
-    ({"episodes": 30}, None, 30),
-])
+@pytest.mark.parametrize(
+    "settings, steps, episodes",
+    [
+        ({"steps": 777}, 777, None),
+        ({"episodes": 30}, None, 30),
+    ],
+)
 def test_fit_spends_exactly_the_budget(settings, steps, episodes):
     env = _lake()
-    agent = rlkit.make_agent("sb3:PPO:n_steps=64,device=cpu", env.observation_space,
-                             env.action_space, seed=0)
+    agent = rlkit.make_agent(
+        "sb3:PPO:n_steps=64,device=cpu", env.observation_space, env.action_space, seed=0
+    )
     session = TrainingSession(RunSettings("sb3:PPO", LAKE, **settings), progress=False)
     env.reset(seed=0)
     agent.fit(env, session)
@@ -186,14 +218,16 @@ def test_checkpoint_loads_weights_only_and_acts_the_same(ppo_run):
     states = range(env.observation_space.n)
     assert [trained.act(s) for s in states] == [again.act(s) for s in states]
     # the random streams travel too: both sample the same exploratory actions
-    assert ([trained.act(s % 16, explore=True) for s in range(200)]
-            == [again.act(s % 16, explore=True) for s in range(200)])
+    assert [trained.act(s % 16, explore=True) for s in range(200)] == [
+        again.act(s % 16, explore=True) for s in range(200)
+    ]
 
 
 def test_save_and_load_round_trip_keeps_policy_optimizer_and_counters(tmp_path):
     env = _lake()
-    agent = rlkit.make_agent("sb3:DQN:learning_starts=20,device=cpu", env.observation_space,
-                             env.action_space, seed=3)
+    agent = rlkit.make_agent(
+        "sb3:DQN:learning_starts=20,device=cpu", env.observation_space, env.action_space, seed=3
+    )
     agent.fit(env, TrainingSession(RunSettings("sb3:DQN", LAKE, steps=300), progress=False))
     save_agent(tmp_path / "a.pt", "sb3:DQN:learning_starts=20,device=cpu", agent, env=LAKE)
     loaded = rlkit.load_agent(tmp_path / "a.pt")
@@ -208,8 +242,10 @@ def test_resume_continues_the_step_count(tmp_path):
     _train(run, "sb3:A2C:device=cpu", 400)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["train", "--resume", str(run), "--steps", "900", "--quiet",
-                     "--no-tensorboard"]) == 0
+        assert (
+            main(["train", "--resume", str(run), "--steps", "900", "--quiet", "--no-tensorboard"])
+            == 0
+        )
     meta = load_checkpoint(run / "final.pt").metadata
     assert meta["training"]["steps"] == 900
     assert meta["extra_state"]["num_timesteps"] == 900
@@ -238,7 +274,8 @@ class SlotsEnv(gym.Env):
         inner = gym.spaces.MultiBinary(4)
         self.observation_space = (
             gym.spaces.Dict({"observation": inner, "action_mask": gym.spaces.MultiBinary(4)})
-            if mask_in == "dict" else inner
+            if mask_in == "dict"
+            else inner
         )
         self.action_space = gym.spaces.Discrete(4)
         self.illegal = 0
@@ -268,8 +305,12 @@ class SlotsEnv(gym.Env):
 @pytest.mark.parametrize("mask_in", ["info", "dict"])
 def test_maskable_ppo_never_takes_an_illegal_action(mask_in):
     env = SlotsEnv(mask_in)
-    agent = rlkit.make_agent("sb3:MaskablePPO:n_steps=64,batch_size=32,device=cpu",
-                             env.observation_space, env.action_space, seed=0)
+    agent = rlkit.make_agent(
+        "sb3:MaskablePPO:n_steps=64,batch_size=32,device=cpu",
+        env.observation_space,
+        env.action_space,
+        seed=0,
+    )
     session = TrainingSession(RunSettings("sb3:MaskablePPO", "slots", steps=600), progress=False)
     env.reset(seed=0)
     agent.fit(env, session)
@@ -282,8 +323,9 @@ def test_maskable_ppo_never_takes_an_illegal_action(mask_in):
 
 def test_maskable_ppo_refuses_an_env_without_masks():
     env = _lake()
-    agent = rlkit.make_agent("sb3:MaskablePPO:device=cpu", env.observation_space,
-                             env.action_space, seed=0)
+    agent = rlkit.make_agent(
+        "sb3:MaskablePPO:device=cpu", env.observation_space, env.action_space, seed=0
+    )
     session = TrainingSession(RunSettings("sb3:MaskablePPO", LAKE, steps=100), progress=False)
     with pytest.raises(IncompatibleEnvError, match="action masks"):
         agent.fit(env, session)
@@ -292,8 +334,7 @@ def test_maskable_ppo_refuses_an_env_without_masks():
 @pytest.mark.parametrize("name", ["sb3:PPO", "sb3:A2C", "sb3:DQN"])
 def test_unmasked_agents_replace_an_illegal_choice_by_the_best_legal_one(name):
     env = SlotsEnv()
-    agent = rlkit.make_agent(name + ":device=cpu", env.observation_space, env.action_space,
-                             seed=0)
+    agent = rlkit.make_agent(name + ":device=cpu", env.observation_space, env.action_space, seed=0)
     observation = np.array([0, 1, 0, 0], dtype=np.int8)
     obs_tensor, _ = agent.model.policy.obs_to_tensor(observation)
     with torch.no_grad():
