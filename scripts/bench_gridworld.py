@@ -14,9 +14,9 @@ import time
 
 import gymnasium as gym
 import numpy as np
-from rlkit.envs.gridworld import GridWorldEnv
 
 import rlkit
+from rlkit.envs.gridworld import GridWorldEnv
 from rlkit.training import RunSettings, TrainingSession
 
 
