@@ -53,45 +53,20 @@ def test_train_writes_run_folder_and_eval_reads_it(tmp_path, capsys):
     assert result["mean_return"] == 1.0 and result["episodes"] == 20 and result["ci95"] == 0.0
 
 
-def test_seeded_runs_repeat_exactly(tmp_path):
-    for name in ("a", "b"):
-        assert (
-            main(
-                [
-                    "train",
-                    "q-learning",
-                    "--env",
-                    "FrozenLake-v1",
-                    "--steps",
-                    "30000",
-                    "--seed",
-                    "11",
-                    "--out",
-                    str(tmp_path / name),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-    first = (tmp_path / "a" / "metrics.csv").read_text()
-    assert first == (tmp_path / "b" / "metrics.csv").read_text()
+@pytest.mark.parametrize(
+    ("agent", "env", "steps"),
+    [("q-learning", "FrozenLake-v1", "30000"), ("reinforce", "CartPole-v1", "8000")],
+)
+def test_seeded_runs_repeat_exactly(tmp_path, agent, env, steps):
+    def run(name: str, seed: str) -> str:
+        args = ["train", agent, "--env", env, "--steps", steps, "--seed", seed]
+        assert main([*args, "--log-interval", "500", "--out", str(tmp_path / name), "--quiet"]) == 0
+        return (tmp_path / name / "metrics.csv").read_text()
+
+    first = run("a", "11")
+    assert first == run("b", "11")
     assert len(first.splitlines()) > 10
-    main(
-        [
-            "train",
-            "q-learning",
-            "--env",
-            "FrozenLake-v1",
-            "--steps",
-            "30000",
-            "--seed",
-            "12",
-            "--out",
-            str(tmp_path / "c"),
-            "--quiet",
-        ]
-    )
-    assert first != (tmp_path / "c" / "metrics.csv").read_text()
+    assert first != run("c", "12")
 
 
 def test_resume_from_periodic_checkpoint_matches_uninterrupted_run(tmp_path):
@@ -350,8 +325,16 @@ def test_list_names_agents_and_envs(capsys):
 
 def test_custom_agent_module_evaluates():
     """The README's custom agent, named module:Class with a parameter."""
-    result = rlkit_cli("eval", "always_agent:Always:action=1", "--env",
-                       "corridor_env:CorridorEnv", "--episodes", "5", "--json", cwd=PLUGINS)
+    result = rlkit_cli(
+        "eval",
+        "always_agent:Always:action=1",
+        "--env",
+        "corridor_env:CorridorEnv",
+        "--episodes",
+        "5",
+        "--json",
+        cwd=PLUGINS,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["mean_return"] == 10 - (6 - 2)
 
@@ -359,7 +342,21 @@ def test_custom_agent_module_evaluates():
 def test_map_on_the_command_line(tmp_path):
     run = tmp_path / "mine"
     env = "gridworld:map=S..#/.#../...G,step_reward=-1,goal_reward=-1"
-    assert main(["train", "q-learning:alpha=0.5", "--env", env, "--steps", "5000", "--out",
-                 str(run), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "q-learning:alpha=0.5",
+                "--env",
+                env,
+                "--steps",
+                "5000",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     result = rlkit_cli("eval", str(run), "--episodes", "3", "--json")
     assert json.loads(result.stdout)["mean_return"] == -5
