@@ -21,10 +21,13 @@ THREADS_HELP = "torch CPU threads (default 1: faster for the small networks rlki
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from rlkit.registry import agent_entries, env_entries
+    from rlkit.registry import agent_entries, env_entries, game_entries
 
     print("agents:")
     for name, entry in sorted(agent_entries().items()):
+        print(f"  {name:<24} {entry.summary}")
+    print("games (for rlkit play and search agents):")
+    for name, entry in sorted(game_entries().items()):
         print(f"  {name:<24} {entry.summary}")
     print("environments:")
     for name, entry in sorted(env_entries().items()):
@@ -34,6 +37,36 @@ def _cmd_list(args: argparse.Namespace) -> int:
         "  (also any id gymnasium.make knows, e.g. CartPole-v1, FrozenLake-v1:is_slippery=false,"
         " and module:Class)"
     )
+    return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from rlkit.match import play_match
+    from rlkit.registry import make_game
+
+    game = make_game(args.env)
+    result = play_match(
+        game,
+        args.a,
+        args.b,
+        args.games,
+        seed=args.seed,
+        swap=args.swap,
+        record_dir=args.record,
+        progress=not args.quiet and not args.json,
+    )
+    summary = result.summary()
+    if args.json:
+        print(json.dumps({"env": args.env, **summary}))
+        return 0
+    print(
+        f"{args.a} vs {args.b} on {args.env}: {summary['games']} games, "
+        f"{summary['wins']} wins, {summary['draws']} draws, {summary['losses']} losses for "
+        f"{args.a}; {summary['points_per_game']:+.3f} ± {summary['ci95']:.3f} points per game "
+        "(95% CI)"
+    )
+    if summary["truncated"]:
+        print(f"{summary['truncated']} games reached the maximum length and count as draws")
     return 0
 
 
@@ -199,6 +232,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser(
+        "play",
+        help="play two agents against each other on a game",
+        description="Play A against B, alternating colours; results for A.",
+    )
+    p.add_argument("a", help="first agent: spec or checkpoint")
+    p.add_argument("b", help="second agent: spec or checkpoint")
+    p.add_argument("--env", required=True, help="game spec, e.g. tictactoe, connect4")
+    p.add_argument("--games", type=_positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--swap",
+        action="store_true",
+        help="play games in pairs with the same chance seed and colours swapped",
+    )
+    p.add_argument("--record", type=Path, metavar="DIR", help="write each game's record here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_play)
 
     p = sub.add_parser("eval", help="evaluate an agent spec or a checkpoint")
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")

@@ -69,6 +69,14 @@ AGENTS: dict[str, Entry] = {
         Entry("sb3:DQN", "rlkit.agents.sb3:DQNAgent", "Stable-Baselines3 DQN (extra 'sb3')"),
         Entry("sb3:A2C", "rlkit.agents.sb3:A2CAgent", "Stable-Baselines3 A2C (extra 'sb3')"),
         Entry(
+            "minimax",
+            "rlkit.agents.minimax:Minimax",
+            "alpha-beta negamax / expectiminimax search (games)",
+        ),
+        Entry(
+            "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
+        ),
+        Entry(
             "sb3:MaskablePPO",
             "rlkit.agents.sb3:MaskablePPOAgent",
             "sb3-contrib MaskablePPO, for envs with action masks (extra 'sb3')",
@@ -106,6 +114,16 @@ ENVS: dict[str, Entry] = {
         ),
         Entry("maze", "gym:rlkit/Maze-v0", "a larger deterministic maze (11x11)"),
         Entry("empty5x5", "gym:rlkit/Empty5x5-v0", "an open 5x5 room"),
+    ]
+}
+
+
+# Games (rules as forward models, rlkit.game.Game) for `rlkit play` and search agents.
+GAMES: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("tictactoe", "rlkit.envs.tictactoe:TicTacToe", "tic-tac-toe"),
+        Entry("connect4", "rlkit.envs.connect_four:ConnectFour", "connect four, 6x7"),
     ]
 }
 
@@ -158,13 +176,53 @@ def env_entries() -> dict[str, Entry]:
     return {**_entry_points("rlkit.envs"), **ENVS}
 
 
+def game_entries() -> dict[str, Entry]:
+    """Built-in games plus those of installed packages (group ``rlkit.games``)."""
+    return {**_entry_points("rlkit.games"), **GAMES}
+
+
+def make_game(spec: str | Spec) -> Any:
+    """Build a :class:`~rlkit.game.Game` from a spec such as ``"connect4"`` or ``"go:size=9"``.
+
+    Raises:
+        UnknownNameError: with close matches among known games.
+        SpecError: a parameter the game's constructor rejects.
+    """
+    from rlkit.game import Game
+
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    entries = game_entries()
+    if spec.name in entries:
+        factory = entries[spec.name].load()
+    elif ":" in spec.name:
+        factory = import_object(spec.name)
+    else:
+        raise UnknownNameError(
+            f"unknown game {spec.name!r}{did_you_mean(spec.name, entries)} "
+            f"(games: {', '.join(sorted(entries))}; custom games are named 'module:Class')"
+        )
+    kwargs = {k: literal_value(v) for k, v in spec.params.items()}
+    try:
+        game = factory(**kwargs)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, RlkitError):
+            raise
+        raise SpecError(f"game {spec.name!r} rejected its parameters: {exc}") from None
+    if not isinstance(game, Game):
+        raise SpecError(f"{spec.name!r} is not an rlkit Game (got {type(game).__name__})")
+    return game
+
+
 def _ensure_builtin_envs() -> None:
     import rlkit.envs  # noqa: F401  (registers the rlkit/ ids with Gymnasium)
 
 
 # -- agents -------------------------------------------------------------------------------------
-def resolve_agent_class(name: str) -> tuple[type[Agent], dict[str, Any]]:
+def resolve_agent_class(name: str) -> tuple[type, dict[str, Any]]:
     """Find the agent class for ``name`` and the entry's default parameters.
+
+    The class is an :class:`~rlkit.agent.Agent` (acts on observations) or a
+    :class:`~rlkit.game.GameAgent` (searches a game's rules).
 
     Raises:
         UnknownNameError: with close matches among known agents.
@@ -174,9 +232,11 @@ def resolve_agent_class(name: str) -> tuple[type[Agent], dict[str, Any]]:
         entry = entries[name]
         return entry.load(), dict(entry.kwargs)
     if ":" in name and not name.startswith("sb3:"):
+        from rlkit.game import GameAgent
+
         cls = import_object(name)
-        if not (inspect.isclass(cls) and issubclass(cls, Agent)):
-            raise SpecError(f"{name!r} is not an rlkit Agent subclass")
+        if not (inspect.isclass(cls) and issubclass(cls, Agent | GameAgent)):
+            raise SpecError(f"{name!r} is not an rlkit Agent or GameAgent subclass")
         return cls, {}
     raise UnknownNameError(
         f"unknown agent {name!r}{did_you_mean(name, entries)} "
@@ -205,6 +265,11 @@ def make_agent(
     """
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     cls, defaults = resolve_agent_class(spec.name)
+    if not issubclass(cls, Agent):
+        raise SpecError(
+            f"{spec.name!r} searches a game's rules and cannot act in a plain environment; "
+            "use it with `rlkit play` on a game"
+        )
     params = {**defaults, **(overrides or {}), **spec.params}
     config = build_config(cls.Config, params, owner=spec.name)
     return cls(config, observation_space, action_space, seed=seed)

@@ -1,0 +1,168 @@
+"""The Game contract: rules as a forward model, for agents that search or enumerate.
+
+A :class:`Game` is a rules object (board size, komi and the like are constructor arguments)
+with pure functions over small states, in the shape OpenSpiel and pgx use:
+
+- :meth:`Game.initial_state`, then :meth:`Game.current_player` — a player index, or
+  :data:`CHANCE` (dice to roll), or :data:`TERMINAL`;
+- at a decision node, :meth:`Game.legal_actions` (sorted action ids in
+  ``range(info.num_actions)``) or :meth:`Game.legal_mask`;
+- at a chance node, :meth:`Game.chance_outcomes` — ``(outcome, probability)`` pairs;
+- :meth:`Game.apply` returns the next state and never changes the one it was given;
+- :meth:`Game.returns` gives every player's utility at a terminal state;
+- :meth:`Game.observation` is the network input tensor for one player.
+
+:class:`GameInfo` is the capability record agents check at construction (players, chance,
+zero-sum, action count, utility bounds, maximum length, observation shape).
+
+Agents that search the game (minimax, MCTS) subclass :class:`GameAgent`: they get the game at
+construction and the state at every move. Agents trained on environments (:class:`Agent`) play
+games too, through :meth:`Game.observation` and :meth:`Game.legal_mask`; see
+:mod:`rlkit.match`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+
+from rlkit.agent import NoConfig
+from rlkit.errors import RlkitError
+
+CHANCE = -1
+"""``current_player`` of a chance node (e.g. dice to roll)."""
+TERMINAL = -2
+"""``current_player`` of a finished game."""
+
+State = TypeVar("State")
+
+
+class IllegalMoveError(RlkitError, ValueError):
+    """A move that the rules do not allow in the given state; the message names the move."""
+
+
+@dataclass(frozen=True)
+class GameInfo:
+    """What a game is, for agents to check at construction.
+
+    Attributes:
+        name: the game's registry name, e.g. ``"tictactoe"``.
+        num_players: number of players (2 for every game here).
+        num_actions: size of the action space; action ids are ``0 .. num_actions - 1``.
+        has_chance: whether chance nodes occur (backgammon's dice).
+        zero_sum: whether the returns of all players sum to zero.
+        min_utility, max_utility: bounds of any player's return.
+        max_game_length: upper bound on the number of decisions in a game.
+        observation_shape: shape of :meth:`Game.observation`.
+    """
+
+    name: str
+    num_players: int
+    num_actions: int
+    has_chance: bool
+    zero_sum: bool
+    min_utility: float
+    max_utility: float
+    max_game_length: int
+    observation_shape: tuple[int, ...]
+
+
+class Game(abc.ABC, Generic[State]):
+    """Rules of a game as pure functions over states (see the module docstring)."""
+
+    info: GameInfo
+
+    @abc.abstractmethod
+    def initial_state(self) -> State:
+        """The state before the first move (or first chance event)."""
+
+    @abc.abstractmethod
+    def current_player(self, state: State) -> int:
+        """The player to move, :data:`CHANCE` or :data:`TERMINAL`."""
+
+    @abc.abstractmethod
+    def legal_actions(self, state: State) -> list[int]:
+        """Sorted legal action ids at a decision node (empty at terminal states)."""
+
+    @abc.abstractmethod
+    def apply(self, state: State, action: int) -> State:
+        """The state after ``action`` (a decision or a chance outcome); ``state`` is untouched.
+
+        Raises:
+            IllegalMoveError: ``action`` is not legal in ``state``.
+        """
+
+    @abc.abstractmethod
+    def returns(self, state: State) -> np.ndarray:
+        """Each player's return, shape ``[num_players]`` (zeros before the end)."""
+
+    @abc.abstractmethod
+    def observation(self, state: State, player: int) -> np.ndarray:
+        """The observation tensor of ``player``, float32 of shape ``info.observation_shape``."""
+
+    @abc.abstractmethod
+    def render(self, state: State) -> str:
+        """A human-readable picture of the state."""
+
+    # -- provided, overridable for speed ----------------------------------------------------------
+    def is_terminal(self, state: State) -> bool:
+        return self.current_player(state) == TERMINAL
+
+    def is_chance(self, state: State) -> bool:
+        return self.current_player(state) == CHANCE
+
+    def chance_outcomes(self, state: State) -> list[tuple[int, float]]:
+        """``(outcome, probability)`` pairs at a chance node."""
+        raise NotImplementedError(f"{self.info.name} has no chance nodes")
+
+    def legal_mask(self, state: State) -> np.ndarray:
+        """Legal actions as a bool mask of shape ``[num_actions]``."""
+        mask = np.zeros(self.info.num_actions, dtype=bool)
+        mask[self.legal_actions(state)] = True
+        return mask
+
+    def action_to_string(self, state: State, action: int) -> str:
+        """The move in the notation players of this game read."""
+        return str(action)
+
+    def string_to_action(self, state: State, text: str) -> int:
+        """Parse a move written by :meth:`action_to_string`.
+
+        Raises:
+            IllegalMoveError: unparseable or illegal move text.
+        """
+        for action in self.legal_actions(state):
+            if self.action_to_string(state, action).lower() == text.strip().lower():
+                return action
+        raise IllegalMoveError(f"{text!r} is not a legal move in {self.info.name} here")
+
+    def sample_chance(self, state: State, rng: np.random.Generator) -> int:
+        """Draw a chance outcome with its probability."""
+        outcomes = self.chance_outcomes(state)
+        probabilities = np.array([p for _, p in outcomes])
+        return outcomes[int(rng.choice(len(outcomes), p=probabilities / probabilities.sum()))][0]
+
+
+class GameAgent(abc.ABC):
+    """An agent that sees the game's rules and the state (search agents).
+
+    Subclasses set ``Config`` (a frozen dataclass) and implement :meth:`act`. The registry
+    builds them as ``cls(config, game, seed=seed)``.
+    """
+
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, config: Any, game: Game, *, seed: int | None = None) -> None:
+        self.config = config
+        self.game = game
+        self.rng = np.random.default_rng(seed)
+
+    @abc.abstractmethod
+    def act(self, state: Any) -> int:
+        """The action for the player to move in ``state`` (a decision node)."""
+
+    def new_game(self) -> None:  # noqa: B027  (an optional hook, not abstract)
+        """Forget anything kept from the previous game (search trees, tables)."""
