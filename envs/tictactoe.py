@@ -75,10 +75,11 @@ class TicTacToe(Game[TicTacToeState]):
         if state.board[action]:
             raise IllegalMoveError(f"move {action}: cell {action} is already taken")
         mark = state.to_move + 1
-        board = state.board[:action] + (mark,) + state.board[action + 1 :]
+        board = (*state.board[:action], mark, *state.board[action + 1 :])
         won = any(all(board[i] == mark for i in line) for line in LINES if action in line)
-        return TicTacToeState(board, 1 - state.to_move, state.to_move if won else -1,
-                              state.moves + 1)
+        return TicTacToeState(
+            board, 1 - state.to_move, state.to_move if won else -1, state.moves + 1
+        )
 
     def returns(self, state: TicTacToeState) -> np.ndarray:
         if state.winner < 0:

@@ -27,6 +27,7 @@ import abc
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+import gymnasium as gym
 import numpy as np
 
 from rlkit.agent import NoConfig
@@ -144,6 +145,21 @@ class Game(abc.ABC, Generic[State]):
         outcomes = self.chance_outcomes(state)
         probabilities = np.array([p for _, p in outcomes])
         return outcomes[int(rng.choice(len(outcomes), p=probabilities / probabilities.sum()))][0]
+
+
+def game_observation_space(game: Game) -> gym.spaces.Dict:
+    """What game environments show an agent: the observation tensor and the legal-action mask.
+
+    The PettingZoo classic convention: ``{"observation": Box(0, 1, observation_shape, float32),
+    "action_mask": Box(0, 1, (num_actions,), int8)}`` (int8 because ``Discrete.sample(mask)``
+    requires it; :meth:`Game.legal_mask` itself is bool).
+    """
+    return gym.spaces.Dict(
+        {
+            "observation": gym.spaces.Box(0.0, 1.0, game.info.observation_shape, np.float32),
+            "action_mask": gym.spaces.Box(0, 1, (game.info.num_actions,), np.int8),
+        }
+    )
 
 
 class GameAgent(abc.ABC):

@@ -25,18 +25,15 @@ import numpy as np
 
 from rlkit.agent import Agent
 from rlkit.errors import SpecError
-from rlkit.game import CHANCE, TERMINAL, Game, GameAgent, IllegalMoveError
+from rlkit.game import (
+    CHANCE,
+    TERMINAL,
+    Game,
+    GameAgent,
+    IllegalMoveError,
+    game_observation_space,
+)
 from rlkit.specs import parse_spec
-
-
-def game_observation_space(game: Game) -> gym.spaces.Dict:
-    """The observation space that game environments show an agent (PettingZoo convention)."""
-    return gym.spaces.Dict(
-        {
-            "observation": gym.spaces.Box(0.0, 1.0, game.info.observation_shape, np.float32),
-            "action_mask": gym.spaces.Box(0, 1, (game.info.num_actions,), np.int8),
-        }
-    )
 
 
 class Player:

@@ -114,6 +114,8 @@ ENVS: dict[str, Entry] = {
         ),
         Entry("maze", "gym:rlkit/Maze-v0", "a larger deterministic maze (11x11)"),
         Entry("empty5x5", "gym:rlkit/Empty5x5-v0", "an open 5x5 room"),
+        Entry("tictactoe", "gym:rlkit/TicTacToe-v0", "tic-tac-toe against a random opponent"),
+        Entry("connect4", "gym:rlkit/ConnectFour-v0", "connect four against a random opponent"),
     ]
 }
 
