@@ -15,6 +15,23 @@ with pure functions over small states, in the shape OpenSpiel and pgx use:
 :class:`GameInfo` is the capability record agents check at construction (players, chance,
 zero-sum, action count, utility bounds, maximum length, observation shape).
 
+Guarantees every game gives (search agents rely on them):
+
+- states are hashable, and equal positions compare equal (transposition tables, tree reuse);
+- ``legal_actions`` is non-empty at every decision node, and empty at chance and terminal
+  states;
+- ``info.max_game_length`` bounds the number of decisions in a game (a game whose rules have
+  no bound truncates there).
+
+Optional hooks a game may provide, found by name (``hasattr``):
+
+- ``evaluate(state, player) -> float`` — a heuristic value strictly inside the utility range,
+  zero-sum; minimax's default evaluation at its depth limit;
+- ``random_rollout(state, rng) -> returns`` — a fast (e.g. compiled) uniformly random playout
+  to the end; MCTS's rollout evaluator uses it instead of a Python loop;
+- ``format_record(record) -> (text, extension)`` — a game record in the game's own format
+  (SGF for Go) for ``rlkit play --record``.
+
 Agents that search the game (minimax, MCTS) subclass :class:`GameAgent`: they get the game at
 construction and the state at every move. Agents trained on environments (:class:`Agent`) play
 games too, through :meth:`Game.observation` and :meth:`Game.legal_mask`; see
