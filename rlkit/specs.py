@@ -163,7 +163,10 @@ def convert_value(text: str, annotation: Any, where: str) -> Any:
                     return choice
             raise ValueError
         if origin is tuple:
-            return tuple(int(p) for p in text.lower().replace("/", "x").split("x") if p)
+            sizes = tuple(int(p) for p in text.lower().replace("/", "x").split("x"))
+            if not sizes or min(sizes) <= 0:
+                raise ValueError
+            return sizes
         if annotation is bool:
             if text.lower() in _TRUE:
                 return True

@@ -250,6 +250,8 @@ def test_custom_env_module_trains_and_evaluates(tmp_path):
             "rejected its parameters",
         ),
         (["eval", "nowhere/final.pt", "--env", "FrozenLake-v1"], "does not exist"),
+        (["eval", "random", "--env", "gridworld:map=..../...G"], "no start"),
+        (["eval", "random", "--env", "maze:slip_probability=2"], "slip_probability must be"),
         (["train", "--resume", "nowhere"], "not a run folder"),
         (["train", "--config", "missing.toml", "--out", "x"], "does not exist"),
     ],

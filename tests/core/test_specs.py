@@ -81,6 +81,8 @@ def test_build_config_accepts_typed_toml_values():
         ({"mode": "medium"}, "expected one of 'fast', 'slow'"),
         ({"rate": "-1"}, "rate must be positive"),
         ({"rate": "abc"}, "'rate': expected float, got 'abc'"),
+        ({"sizes": "64xx"}, "'sizes': expected sizes separated by 'x'"),
+        ({"sizes": "0x8"}, "'sizes': expected sizes separated by 'x'"),
     ],
 )
 def test_build_config_errors_name_field_and_type(params, message):
