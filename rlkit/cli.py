@@ -70,6 +70,12 @@ def _cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gtp(args: argparse.Namespace) -> int:
+    from rlkit.gtp import serve
+
+    return serve(args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout)
+
+
 def _with_device(spec: str, device: str | None) -> str:
     """Append ``device=...`` to an agent spec when ``--device`` was given."""
     if device is None:
@@ -252,6 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_play)
+
+    p = sub.add_parser(
+        "gtp", help="play Go as a GTP engine on stdin/stdout (GoGui, Sabaki, GNU Go)",
+        description="Answer GTP commands on stdin/stdout with AGENT choosing the moves.",
+    )
+    p.add_argument("--agent", default="random", help="agent spec or checkpoint (default random)")
+    p.add_argument("--size", type=_positive_int, default=9, help="board size (5-19)")
+    p.add_argument("--komi", type=float, default=7.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_cmd_gtp)
 
     p = sub.add_parser("eval", help="evaluate an agent spec or a checkpoint")
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")

@@ -74,6 +74,11 @@ AGENTS: dict[str, Entry] = {
             "alpha-beta negamax / expectiminimax search (games)",
         ),
         Entry(
+            "gtp:COMMAND",
+            "rlkit.agents.gtp_agent:GtpAgent",
+            "any GTP Go engine as a player, e.g. 'gtp:gnugo --mode gtp --level 1'",
+        ),
+        Entry(
             "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
         ),
         Entry(
@@ -233,6 +238,8 @@ def resolve_agent_class(name: str) -> tuple[type, dict[str, Any]]:
     if name in entries:
         entry = entries[name]
         return entry.load(), dict(entry.kwargs)
+    if name.startswith("gtp:"):  # an external engine: everything after "gtp:" is its command
+        return import_object("rlkit.agents.gtp_agent:GtpAgent"), {"command": name[4:]}
     if ":" in name and not name.startswith("sb3:"):
         from rlkit.game import GameAgent
 

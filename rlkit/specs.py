@@ -17,6 +17,8 @@ it is the name. So all of these parse as expected::
     Spec(name='my_envs.mazes:BigMaze', params={'size': '9'})
     >>> parse_spec("sb3:PPO")
     Spec(name='sb3:PPO', params={})
+    >>> parse_spec("gtp:gnugo --mode gtp --level=1")
+    Spec(name='gtp:gnugo --mode gtp --level=1', params={})
 
 Values stay strings here; they are converted once, against the fields of an agent's config
 dataclass (:func:`build_config`) or, for environments, by :func:`literal_value`.
@@ -57,6 +59,8 @@ def parse_spec(text: str) -> Spec:
     text = text.strip()
     if not text:
         raise SpecError("empty spec: expected a name such as 'q-learning' or 'FrozenLake-v1'")
+    if text.startswith("gtp:"):  # an engine's command line may hold ':' and '=' of its own
+        return Spec(text, {})
     parts = text.split(":")
     raw_params = ""
     if len(parts) > 1 and "=" in parts[-1]:
