@@ -165,7 +165,10 @@ class GameAECEnv(AECEnv):
         returns = self.game.returns(self._state)
         for i, a in enumerate(self.possible_agents):
             self.rewards[a] = float(returns[i])
-        self.terminations = dict.fromkeys(self.agents, True)
+        if _is_truncated(self.game, self._state):  # a length cap, not the rules, ended it
+            self.truncations = dict.fromkeys(self.agents, True)
+        else:
+            self.terminations = dict.fromkeys(self.agents, True)
         self._accumulate_rewards()
         self.agent_selection = next_agent
 
@@ -183,6 +186,12 @@ class GameAECEnv(AECEnv):
         pass
 
 
+def _is_truncated(game: Game, state: Any) -> bool:
+    """Whether a game that has the optional ``is_truncated`` hook (Go) was cut by its cap."""
+    is_truncated = getattr(game, "is_truncated", None)
+    return bool(is_truncated is not None and is_truncated(state))
+
+
 def _is_integer(action: Any) -> bool:
     return isinstance(action, int | np.integer) or (
         isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu"
@@ -194,7 +203,8 @@ class GameVsOpponentEnv(gymnasium.Env):
 
     After the agent's action the opponent replies (and chance is resolved) until the agent is
     to move again or the game ends. The reward is 0 until the end, then the agent's return;
-    ``terminated`` is set at the end; episodes are never truncated (games are finite).
+    ``terminated`` is set at the end; ``truncated`` instead when a game with the
+    ``is_truncated`` hook (Go) stopped at its maximum length.
 
     Args:
         game: the rules (two players).
@@ -303,9 +313,10 @@ class GameVsOpponentEnv(gymnasium.Env):
             info = {**self._info(), "illegal_action": True}
             return self._observe(), float(self.illegal_reward), True, False, info
         self._state = self._play_opponent(self.game.apply(self._state, action))
-        terminated = self._over = self.game.current_player(self._state) == TERMINAL
-        reward = float(self.game.returns(self._state)[self.player]) if terminated else 0.0
-        return self._observe(), reward, terminated, False, self._info()
+        self._over = self.game.current_player(self._state) == TERMINAL
+        reward = float(self.game.returns(self._state)[self.player]) if self._over else 0.0
+        truncated = self._over and _is_truncated(self.game, self._state)
+        return self._observe(), reward, self._over and not truncated, truncated, self._info()
 
     def _play_opponent(self, state: Any) -> Any:
         """Resolve chance and play the opponent until the agent is to move or the game ends."""
@@ -370,6 +381,29 @@ def connect_four_v0(render_mode: str | None = None) -> GameAECEnv:
     return GameAECEnv(ConnectFour(), render_mode=render_mode)
 
 
+def go_v0(
+    size: int = 9, komi: float = 7.5, render_mode: str | None = None, **rules: Any
+) -> GameAECEnv:
+    """Go as a PettingZoo AEC env (``rules``: ``max_game_length``, ``superko``, ``history``)."""
+    from rlkit.envs.go import GoGame
+
+    return GameAECEnv(GoGame(size, komi, **rules), render_mode=render_mode)
+
+
+def go_vs_opponent(
+    size: int = 9,
+    komi: float = 7.5,
+    opponent: str | GameAgent | Agent | OpponentPolicy = "random",
+    play_as: int | str = 0,
+    illegal_reward: float | None = -1.0,
+    render_mode: str | None = None,
+) -> GameVsOpponentEnv:
+    """Go against ``opponent``; entry point of ``rlkit/Go-v0`` (``size=`` 5..19)."""
+    from rlkit.envs.go import GoGame
+
+    return GameVsOpponentEnv(GoGame(size, komi), opponent, play_as, illegal_reward, render_mode)
+
+
 def tictactoe_vs_opponent(
     opponent: str | GameAgent | Agent | OpponentPolicy = "random",
     play_as: int | str = 0,
@@ -403,6 +437,7 @@ def connect_four_vs_opponent(
 GAME_ENV_IDS = {
     "rlkit/TicTacToe-v0": "rlkit.envs.game_envs:tictactoe_vs_opponent",
     "rlkit/ConnectFour-v0": "rlkit.envs.game_envs:connect_four_vs_opponent",
+    "rlkit/Go-v0": "rlkit.envs.game_envs:go_vs_opponent",
 }
 """Gymnasium ids registered by :func:`register_game_envs`, and their entry points."""
 

@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_play)
 
     p = sub.add_parser(
-        "gtp", help="play Go as a GTP engine on stdin/stdout (GoGui, Sabaki, GNU Go)",
+        "gtp",
+        help="play Go as a GTP engine on stdin/stdout (GoGui, Sabaki, GNU Go)",
         description="Answer GTP commands on stdin/stdout with AGENT choosing the moves.",
     )
     p.add_argument("--agent", default="random", help="agent spec or checkpoint (default random)")

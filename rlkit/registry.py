@@ -121,6 +121,7 @@ ENVS: dict[str, Entry] = {
         Entry("empty5x5", "gym:rlkit/Empty5x5-v0", "an open 5x5 room"),
         Entry("tictactoe", "gym:rlkit/TicTacToe-v0", "tic-tac-toe against a random opponent"),
         Entry("connect4", "gym:rlkit/ConnectFour-v0", "connect four against a random opponent"),
+        Entry("go", "gym:rlkit/Go-v0", "Go (size=5..19, komi=) against a random opponent"),
     ]
 }
 
@@ -131,6 +132,11 @@ GAMES: dict[str, Entry] = {
     for e in [
         Entry("tictactoe", "rlkit.envs.tictactoe:TicTacToe", "tic-tac-toe"),
         Entry("connect4", "rlkit.envs.connect_four:ConnectFour", "connect four, 6x7"),
+        Entry(
+            "go",
+            "rlkit.envs.go:GoGame",
+            "Go, 5x5 to 19x19, Tromp-Taylor area scoring, positional superko (size=, komi=)",
+        ),
     ]
 }
 

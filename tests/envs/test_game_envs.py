@@ -318,3 +318,27 @@ def test_spec_string_opponent_is_built_by_make_player_and_repeats_with_its_seed(
         return final
 
     assert final_state(5) == final_state(5)
+
+
+def test_go_aec_env_passes_pettingzoo_api_test():
+    from pettingzoo.test import api_test
+
+    from rlkit.envs.game_envs import go_v0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PettingZoo's notes about dict observation spaces
+        api_test(go_v0(size=5), num_cycles=200)
+
+
+def test_go_truncation_is_reported_as_truncation():
+    """Go's maximum length cuts the game: the episode is truncated, not terminated."""
+    from rlkit.envs.game_envs import GameVsOpponentEnv
+    from rlkit.envs.go import GoGame
+
+    env = GameVsOpponentEnv(GoGame(5, max_game_length=6), "random", 0, None)
+    _, info = env.reset(seed=0)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        first_legal = int(np.flatnonzero(info["action_mask"])[0])
+        _, _, terminated, truncated, info = env.step(first_legal)
+    assert truncated and not terminated
