@@ -11,6 +11,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlkit.agents.gtp_agent import GtpAgent, GtpAgentConfig, GtpProcess, find_executable
 from rlkit.envs.go import GoGame
@@ -487,3 +489,23 @@ def _score_text_of(game, state):
     from rlkit.sgf import format_result
 
     return format_result(game.score(state))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=40), st.integers(1, 40))
+def test_undo_restores_the_exact_previous_state(choices, undos):
+    """Random legal plays, then undos: each undo gives back the state before that play."""
+    engine = new_engine(size=5)
+    states = [engine.state]
+    for i, choice in enumerate(choices):
+        legal = engine.game.legal_actions(engine.state)
+        if not legal:
+            break
+        vertex = engine.game.action_to_vertex(legal[choice % len(legal)])
+        assert engine.handle(f"play {'bw'[i % 2]} {vertex}") == "= \n\n"
+        states.append(engine.state)
+    for _ in range(min(undos, len(states) - 1)):
+        assert engine.handle("undo") == "= \n\n"
+        states.pop()
+        assert engine.state == states[-1]
+        assert engine.game.board_hash(engine.state.board) == states[-1].hash
