@@ -150,6 +150,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from rlkit.checkpoint import load_checkpoint
     from rlkit.evaluation import evaluate
+    from rlkit.game import GameAgent
     from rlkit.registry import is_checkpoint_reference, make_agent, make_env
     from rlkit.training import agent_from_checkpoint, set_torch_threads
 
@@ -163,6 +164,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         agent = agent_from_checkpoint(
             checkpoint, where=f"checkpoint {args.agent!r}", overrides=overrides
         )
+        if isinstance(agent, GameAgent):
+            raise SpecError(
+                f"{args.agent!r} is a game agent: measure it with `rlkit play {args.agent} "
+                f"OPPONENT --env {env_spec}`"
+            )
         env = make_env(env_spec)
         for kind in ("observation_space", "action_space"):
             if getattr(env, kind) != getattr(agent, kind):

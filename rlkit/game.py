@@ -199,3 +199,34 @@ class GameAgent(abc.ABC):
 
     def new_game(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Forget anything kept from the previous game (search trees, tables)."""
+
+    # -- persistence (as for rlkit.agent.Agent) ---------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Learnable state as named tensors (empty for agents that do not learn)."""
+        return {}
+
+    def load_state_dict(self, tensors: dict[str, Any]) -> None:
+        if tensors:
+            raise ValueError(f"{type(self).__name__} has no learnable state to load")
+
+    def extra_state(self) -> dict[str, Any]:
+        """JSON-able state besides tensors: RNG state, counters."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "rng" in state:
+            self.rng.bit_generator.state = state["rng"]
+
+
+class GameLearner(GameAgent):
+    """A game agent that learns from games it plays (e.g. TD(λ) self-play).
+
+    ``rlkit train AGENT --env GAME`` builds the game with :func:`rlkit.registry.make_game` and
+    calls :meth:`fit`, which plays until ``session.finished``, reporting each finished game
+    with ``session.end_episode(return, decisions, metrics)`` (steps count decisions, episodes
+    count games). Checkpoints store the game spec instead of spaces.
+    """
+
+    @abc.abstractmethod
+    def fit(self, game: Game, session: Any) -> None:
+        """Learn by playing ``game`` until ``session.finished``."""

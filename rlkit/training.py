@@ -41,6 +41,7 @@ from rlkit.checkpoint import (
     write_atomically,
 )
 from rlkit.errors import CheckpointError, RlkitError, SpecError
+from rlkit.game import Game, GameAgent, GameLearner
 from rlkit.registry import make_env, resolve_agent_class
 from rlkit.specs import build_config, config_to_dict, parse_spec
 from rlkit.tomlio import dumps_toml
@@ -316,18 +317,22 @@ def _env_rng_state(env: gym.Env) -> dict[str, Any] | None:
     return None if rng is None else rng.bit_generator.state
 
 
-def _agent_metadata(agent_name: str, agent: Agent, env_spec: str) -> dict[str, Any]:
+def _agent_metadata(agent_name: str, agent: Agent | GameAgent, env_spec: str) -> dict[str, Any]:
     from rlkit import __version__
 
-    return {
+    metadata = {
         "agent": parse_spec(agent_name).name,  # parameters live in "config"
         "config": config_to_dict(agent.config),
-        "observation_space": space_to_dict(agent.observation_space),
-        "action_space": space_to_dict(agent.action_space),
         "env": env_spec,
         "rlkit_version": __version__,
         "extra_state": agent.extra_state(),
     }
+    if isinstance(agent, GameAgent):  # rebuilt from the game spec in "env"
+        metadata["kind"] = "game_agent"
+    else:
+        metadata["observation_space"] = space_to_dict(agent.observation_space)
+        metadata["action_space"] = space_to_dict(agent.action_space)
+    return metadata
 
 
 def save_agent(
@@ -366,11 +371,16 @@ def agent_from_checkpoint(
     if overrides:  # a user's mistake here is a SpecError, not a corrupt checkpoint
         config = build_config(cls.Config, overrides, owner=name, base=config)
     try:
-        agent = cls(
-            config,
-            space_from_dict(meta["observation_space"]),
-            space_from_dict(meta["action_space"]),
-        )
+        if meta.get("kind") == "game_agent":
+            from rlkit.registry import make_game
+
+            agent = cls(config, make_game(meta["env"]))
+        else:
+            agent = cls(
+                config,
+                space_from_dict(meta["observation_space"]),
+                space_from_dict(meta["action_space"]),
+            )
         agent.load_state_dict(checkpoint.tensors)
         agent.load_extra_state(meta.get("extra_state", {}))
     except CheckpointError:
@@ -442,9 +452,14 @@ def train(
             ``run_dir`` when not resuming, or a missing checkpoint when resuming.
     """
     run_dir = Path(run_dir)
-    env = make_env(settings.env)
-    obs_space, act_space = env.observation_space, env.action_space
-    from rlkit.registry import make_agent
+    from rlkit.registry import make_agent, make_game
+
+    # A game learner (TD(λ) self-play) trains on the rules; everything else on an env.
+    cls, defaults = resolve_agent_class(parse_spec(settings.agent).name)
+    # (A game learner seeds its own generators; an env is seeded below.)
+    world: gym.Env | Game = (
+        make_game(settings.env) if issubclass(cls, GameLearner) else make_env(settings.env)
+    )
 
     if resume:
         checkpoint = _latest_checkpoint(run_dir)
@@ -457,11 +472,21 @@ def train(
             raise RlkitError(
                 f"{run_dir} already holds a run: use --resume {run_dir} or choose another --out"
             )
-        agent = make_agent(
-            settings.agent, obs_space, act_space, seed=settings.seed, overrides=agent_params
-        )
+        if isinstance(world, gym.Env):
+            agent = make_agent(
+                settings.agent,
+                world.observation_space,
+                world.action_space,
+                seed=settings.seed,
+                overrides=agent_params,
+            )
+        else:
+            spec = parse_spec(settings.agent)
+            params = {**defaults, **(agent_params or {}), **spec.params}
+            config = build_config(cls.Config, params, owner=spec.name)
+            agent = cls(config, world, seed=settings.seed)
         counters = {}
-    if not isinstance(agent, Learner):
+    if not isinstance(agent, Learner | GameLearner):
         raise RlkitError(f"agent {settings.agent!r} does not learn; nothing to train")
     set_torch_threads(torch_threads)
 
@@ -482,9 +507,10 @@ def train(
         metrics.truncate_after(steps)
 
     # Seed once; a resumed run restores the generator instead of reseeding it.
-    env.reset(seed=settings.seed)
-    if counters.get("env_rng") is not None and getattr(env.unwrapped, "_np_random", None):
-        env.unwrapped._np_random.bit_generator.state = counters["env_rng"]
+    if isinstance(world, gym.Env):
+        world.reset(seed=settings.seed)
+        if counters.get("env_rng") is not None and getattr(world.unwrapped, "_np_random", None):
+            world.unwrapped._np_random.bit_generator.state = counters["env_rng"]
 
     session: TrainingSession
 
@@ -493,7 +519,7 @@ def train(
         training = {
             "steps": session.steps,
             "episodes": session.episodes,
-            "env_rng": _env_rng_state(env),
+            "env_rng": _env_rng_state(world) if isinstance(world, gym.Env) else None,
             "seed": settings.seed,
         }
         save_agent(run_dir / name, settings.agent, agent, env=settings.env, training=training)
@@ -511,7 +537,7 @@ def train(
     started = time.perf_counter()
     try:
         try:
-            agent.fit(env, session)
+            agent.fit(world, session)
         finally:
             _restore_sigint(previous)
             session.close()
@@ -521,7 +547,8 @@ def train(
         save("final.pt")
     finally:
         metrics.close()
-        env.close()
+        if isinstance(world, gym.Env):
+            world.close()
     elapsed = time.perf_counter() - started
     if progress:
         rate = (session.steps - steps) / elapsed if elapsed > 0 else math.inf
