@@ -79,6 +79,16 @@ AGENTS: dict[str, Entry] = {
             "any GTP Go engine as a player, e.g. 'gtp:gnugo --mode gtp --level 1'",
         ),
         Entry(
+            "pubeval",
+            "rlkit.agents.pubeval:PubEval",
+            "Tesauro's public linear backgammon evaluator (1-ply)",
+        ),
+        Entry(
+            "td-lambda",
+            "rlkit.agents.td_lambda:TDLambda",
+            "TD(lambda) self-play backgammon network (TD-Gammon)",
+        ),
+        Entry(
             "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
         ),
         Entry(
