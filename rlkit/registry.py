@@ -143,6 +143,11 @@ GAMES: dict[str, Entry] = {
         Entry("tictactoe", "rlkit.envs.tictactoe:TicTacToe", "tic-tac-toe"),
         Entry("connect4", "rlkit.envs.connect_four:ConnectFour", "connect four, 6x7"),
         Entry(
+            "backgammon",
+            "rlkit.envs.backgammon:BackgammonGame",
+            "backgammon, cubeless money play, dice as chance nodes",
+        ),
+        Entry(
             "go",
             "rlkit.envs.go:GoGame",
             "Go, 5x5 to 19x19, Tromp-Taylor area scoring, positional superko (size=, komi=)",
