@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlkit.agent import Learner, Transition, inner_observation_space
+from rlkit.agent import Learner, Transition, inner_observation_space, validate_mask
 from rlkit.errors import CheckpointError, IncompatibleEnvError
 from rlkit.nn import MLP, resolve_device
 
@@ -234,14 +234,7 @@ class Reinforce(Learner):
         return index
 
     def _legal(self, action_mask: np.ndarray) -> np.ndarray:
-        legal = np.asarray(action_mask, dtype=bool).reshape(-1)
-        if legal.shape != (self.num_actions,):
-            raise ValueError(
-                f"action_mask has {legal.size} entries, the action space has {self.num_actions}"
-            )
-        if not legal.any():
-            raise ValueError("action_mask allows no action")
-        return legal
+        return validate_mask(action_mask, self.num_actions)
 
     def _encode(self, observations: list[Any]) -> np.ndarray:
         """Observations as a float32 array ``[len(observations), input_size]``."""

@@ -62,7 +62,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlkit.agent import Learner, inner_observation_space, split_observation
+from rlkit.agent import Learner, inner_observation_space, split_observation, validate_mask
 from rlkit.errors import CheckpointError, IncompatibleEnvError, RlkitError
 from rlkit.nn import resolve_device
 
@@ -513,14 +513,7 @@ class SB3Learner(Learner):
         return probs[0].cpu().numpy()
 
     def _legal(self, action_mask: np.ndarray) -> np.ndarray:
-        legal = np.asarray(action_mask, dtype=bool).reshape(-1)
-        if legal.shape != (self.num_actions,):
-            raise ValueError(
-                f"action_mask has {legal.size} entries, the action space has {self.num_actions}"
-            )
-        if not legal.any():
-            raise ValueError("action_mask allows no action")
-        return legal
+        return validate_mask(action_mask, self.num_actions)
 
     def to_device(self, device: str) -> None:
         """Move the networks to ``device`` (``rlkit eval --device``)."""

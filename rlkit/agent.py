@@ -50,43 +50,19 @@ class Transition(NamedTuple):
     next_action_mask: np.ndarray | None = None
 
 
-class Agent(abc.ABC):
-    """Acts in an environment with a ``Discrete`` action space.
+class Persistent:
+    """What every agent has: a config, its own seeded generator, and checkpointable state.
 
-    Subclasses set ``Config`` (a frozen dataclass with a docstring per field) and implement
-    :meth:`act`. The constructor signature is the same for all agents so the registry can
-    build any of them from a spec string.
+    Base of :class:`Agent` (acts on observations) and :class:`rlkit.game.GameAgent` (searches
+    a game's rules). Learnable state travels as named tensors, the rest as JSON.
     """
 
     Config: ClassVar[type] = NoConfig
 
-    def __init__(
-        self,
-        config: Any,
-        observation_space: gym.Space,
-        action_space: gym.Space,
-        *,
-        seed: int | None = None,
-    ) -> None:
-        if not isinstance(action_space, gym.spaces.Discrete):
-            from rlkit.errors import IncompatibleEnvError
-
-            raise IncompatibleEnvError(
-                f"{type(self).__name__} needs a Discrete action space, got {action_space}"
-            )
+    def __init__(self, config: Any, seed: int | None) -> None:
         self.config = config
-        self.observation_space = observation_space
-        self.action_space = action_space
-        self.num_actions = int(action_space.n)
         self.rng = np.random.default_rng(seed)
 
-    @abc.abstractmethod
-    def act(
-        self, observation: Any, action_mask: np.ndarray | None = None, *, explore: bool = False
-    ) -> int:
-        """Choose an action. ``explore=False`` asks for the greedy (evaluation) choice."""
-
-    # -- persistence ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Learnable state as named tensors (empty for agents that do not learn)."""
         return {}
@@ -104,6 +80,56 @@ class Agent(abc.ABC):
         """Restore what :meth:`extra_state` returned."""
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]
+
+
+def validate_mask(action_mask: Any, num_actions: int) -> np.ndarray:
+    """A legal-action mask as a bool array of shape ``[num_actions]``.
+
+    Raises:
+        ValueError: wrong length, or no legal action at all.
+    """
+    legal = np.asarray(action_mask, dtype=bool).reshape(-1)
+    if legal.shape != (num_actions,):
+        raise ValueError(
+            f"action_mask has {legal.size} entries, the action space has {num_actions}"
+        )
+    if not legal.any():
+        raise ValueError("action_mask allows no action")
+    return legal
+
+
+class Agent(Persistent, abc.ABC):
+    """Acts in an environment with a ``Discrete`` action space.
+
+    Subclasses set ``Config`` (a frozen dataclass with a docstring per field) and implement
+    :meth:`act`. The constructor signature is the same for all agents so the registry can
+    build any of them from a spec string.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            from rlkit.errors import IncompatibleEnvError
+
+            raise IncompatibleEnvError(
+                f"{type(self).__name__} needs a Discrete action space, got {action_space}"
+            )
+        super().__init__(config, seed)
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.num_actions = int(action_space.n)
+
+    @abc.abstractmethod
+    def act(
+        self, observation: Any, action_mask: np.ndarray | None = None, *, explore: bool = False
+    ) -> int:
+        """Choose an action. ``explore=False`` asks for the greedy (evaluation) choice."""
 
 
 class Learner(Agent):

@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
 
-from rlkit.agent import NoConfig
+from rlkit.agent import Persistent
 from rlkit.errors import RlkitError
 
 CHANCE = -1
@@ -179,43 +179,23 @@ def game_observation_space(game: Game) -> gym.spaces.Dict:
     )
 
 
-class GameAgent(abc.ABC):
+class GameAgent(Persistent, abc.ABC):
     """An agent that sees the game's rules and the state (search agents).
 
     Subclasses set ``Config`` (a frozen dataclass) and implement :meth:`act`. The registry
     builds them as ``cls(config, game, seed=seed)``.
     """
 
-    Config: ClassVar[type] = NoConfig
-
     def __init__(self, config: Any, game: Game, *, seed: int | None = None) -> None:
-        self.config = config
+        super().__init__(config, seed)
         self.game = game
-        self.rng = np.random.default_rng(seed)
 
     @abc.abstractmethod
     def act(self, state: Any) -> int:
         """The action for the player to move in ``state`` (a decision node)."""
 
-    def new_game(self) -> None:  # noqa: B027  (an optional hook, not abstract)
+    def new_game(self) -> None:
         """Forget anything kept from the previous game (search trees, tables)."""
-
-    # -- persistence (as for rlkit.agent.Agent) ---------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Learnable state as named tensors (empty for agents that do not learn)."""
-        return {}
-
-    def load_state_dict(self, tensors: dict[str, Any]) -> None:
-        if tensors:
-            raise ValueError(f"{type(self).__name__} has no learnable state to load")
-
-    def extra_state(self) -> dict[str, Any]:
-        """JSON-able state besides tensors: RNG state, counters."""
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "rng" in state:
-            self.rng.bit_generator.state = state["rng"]
 
 
 class GameLearner(GameAgent):
