@@ -381,6 +381,29 @@ def connect_four_v0(render_mode: str | None = None) -> GameAECEnv:
     return GameAECEnv(ConnectFour(), render_mode=render_mode)
 
 
+def backgammon_v0(render_mode: str | None = None) -> GameAECEnv:
+    """Backgammon as a PettingZoo AEC env (dice rolled by the env's seeded generator)."""
+    from rlkit.envs.backgammon import BackgammonGame
+
+    return GameAECEnv(BackgammonGame(), render_mode=render_mode)
+
+
+def backgammon_vs_opponent(
+    opponent: str | GameAgent | Agent | OpponentPolicy = "random",
+    play_as: int | str = 0,
+    illegal_reward: float | None = -3.0,
+    render_mode: str | None = None,
+) -> GameVsOpponentEnv:
+    """Backgammon against ``opponent``; entry point of ``rlkit/Backgammon-v0``.
+
+    Rewards are the points of the result (1, 2 or 3 for single, gammon, backgammon); an
+    illegal action loses 3 points by default.
+    """
+    from rlkit.envs.backgammon import BackgammonGame
+
+    return GameVsOpponentEnv(BackgammonGame(), opponent, play_as, illegal_reward, render_mode)
+
+
 def go_v0(
     size: int = 9, komi: float = 7.5, render_mode: str | None = None, **rules: Any
 ) -> GameAECEnv:
@@ -438,6 +461,7 @@ GAME_ENV_IDS = {
     "rlkit/TicTacToe-v0": "rlkit.envs.game_envs:tictactoe_vs_opponent",
     "rlkit/ConnectFour-v0": "rlkit.envs.game_envs:connect_four_vs_opponent",
     "rlkit/Go-v0": "rlkit.envs.game_envs:go_vs_opponent",
+    "rlkit/Backgammon-v0": "rlkit.envs.game_envs:backgammon_vs_opponent",
 }
 """Gymnasium ids registered by :func:`register_game_envs`, and their entry points."""
 

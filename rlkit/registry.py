@@ -132,6 +132,7 @@ ENVS: dict[str, Entry] = {
         Entry("tictactoe", "gym:rlkit/TicTacToe-v0", "tic-tac-toe against a random opponent"),
         Entry("connect4", "gym:rlkit/ConnectFour-v0", "connect four against a random opponent"),
         Entry("go", "gym:rlkit/Go-v0", "Go (size=5..19, komi=) against a random opponent"),
+        Entry("backgammon", "gym:rlkit/Backgammon-v0", "backgammon against a random opponent"),
     ]
 }
 

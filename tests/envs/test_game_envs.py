@@ -320,6 +320,17 @@ def test_spec_string_opponent_is_built_by_make_player_and_repeats_with_its_seed(
     assert final_state(5) == final_state(5)
 
 
+def test_backgammon_aec_env_passes_pettingzoo_api_test():
+    from pettingzoo.test import api_test, seed_test
+
+    from rlkit.envs.game_envs import backgammon_v0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PettingZoo's notes about dict observation spaces
+        api_test(backgammon_v0(), num_cycles=300)
+        seed_test(backgammon_v0, num_cycles=100)
+
+
 def test_go_aec_env_passes_pettingzoo_api_test():
     from pettingzoo.test import api_test
 
