@@ -76,6 +76,14 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
     return serve(args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout)
 
 
+def _cmd_bg_move(args: argparse.Namespace) -> int:
+    from rlkit.bg import suggest_move
+
+    result = suggest_move(args.agent, args.position, args.dice, seed=args.seed)
+    print(json.dumps(result) if args.json else f"{result['move']}\n{result['position_id']}")
+    return 0
+
+
 def _with_device(spec: str, device: str | None) -> str:
     """Append ``device=...`` to an agent spec when ``--device`` was given."""
     if device is None:
@@ -275,6 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=float, default=7.5)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_cmd_gtp)
+
+    p = sub.add_parser("bg", help="backgammon tools for gnubg positions")
+    bg = p.add_subparsers(dest="bg_command", required=True, metavar="BG_COMMAND")
+    p = bg.add_parser(
+        "move",
+        help="the move an agent plays in a gnubg position",
+        description="Print the agent's move and the Position ID after it "
+        "(opponent on roll, as gnubg shows it).",
+    )
+    p.add_argument(
+        "--agent",
+        required=True,
+        help="agent spec or checkpoint: pubeval, td-gammon, runs/bg/final.pt",
+    )
+    p.add_argument(
+        "--position",
+        required=True,
+        help="gnubg Position ID, the player on roll to move, e.g. 4HPwATDgc/ABMA",
+    )
+    p.add_argument("--dice", required=True, help="the roll, e.g. 31 or 3-1")
+    p.add_argument("--seed", type=int, default=0, help="agent seed")
+    p.add_argument("--json", action="store_true", help="print {move, position_id} as JSON")
+    p.set_defaults(run=_cmd_bg_move)
 
     p = sub.add_parser("eval", help="evaluate an agent spec or a checkpoint")
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")

@@ -1,0 +1,72 @@
+"""Backgammon helpers for the command line: ask an agent for its move in a gnubg position.
+
+``rlkit bg move --agent SPEC --position ID --dice 31`` prints the move an agent (a spec such
+as ``pubeval`` or ``td-lambda``, or a checkpoint) plays with those dice in the position of a
+GNU Backgammon Position ID, and the Position ID after the move, as gnubg shows it: with the
+opponent on roll (gnubg's IDs encode the player on roll second; see
+:func:`rlkit.envs.backgammon.position_id_from_board`).
+
+    >>> suggest_move("pubeval", "4HPwATDgc/ABMA", "31")
+    {'move': '8/5 6/5', 'position_id': 'sGfwATDgc/ABMA'}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rlkit.errors import RlkitError
+
+__all__ = ["parse_dice", "suggest_move"]
+
+_DICE = re.compile(r"\s*([1-6])\s*[-/, ]?\s*([1-6])\s*")
+
+
+def parse_dice(text: str) -> tuple[int, int]:
+    """``"31"``, ``"3-1"``, ``"3 1"`` or ``"3,1"`` as ``(high, low)``, e.g. ``(3, 1)``.
+
+    Raises:
+        RlkitError: anything but two dice 1-6.
+    """
+    match = _DICE.fullmatch(str(text))
+    if match is None:
+        raise RlkitError(f"--dice {text!r} is not a roll: give two dice 1-6 such as '31' or '3-1'")
+    a, b = int(match.group(1)), int(match.group(2))
+    return max(a, b), min(a, b)
+
+
+def suggest_move(agent_spec: str, position_id: str, dice: str, *, seed: int = 0) -> dict[str, Any]:
+    """The move an agent plays in a gnubg position, and the position after it.
+
+    Args:
+        agent_spec: an agent spec (``pubeval``, ``td-lambda:ply=2``) or a checkpoint path.
+        position_id: gnubg's 14-character Position ID, the player on roll to move.
+        dice: the roll, ``"31"`` or ``"3-1"``.
+        seed: seeds the agent.
+
+    Returns:
+        ``{"move": standard notation from the mover's side, e.g. "24/18 13/11" ("pass" when
+        nothing can move), "position_id": the Position ID after the move with the opponent
+        on roll}``.
+
+    Raises:
+        RlkitError: a malformed or impossible Position ID, dice that are not a roll, or a
+            finished game; UnknownNameError, SpecError, CheckpointError for the agent.
+        IllegalMoveError: the agent played a move the rules do not allow.
+    """
+    from rlkit.envs.backgammon import BackgammonGame
+    from rlkit.game import IllegalMoveError
+    from rlkit.match import make_player
+
+    roll = parse_dice(dice)
+    game = BackgammonGame()
+    try:
+        state = game.state_from_position_id(position_id, roll)
+    except ValueError as exc:
+        raise RlkitError(f"--position: {exc}") from None
+    player = make_player(agent_spec, game, seed=seed)
+    action = player.act(game, state)
+    if action not in game.legal_actions(state):
+        raise IllegalMoveError(f"{agent_spec} played the illegal move {action} with {dice}")
+    after = game.apply(state, action)
+    return {"move": game.move_to_notation(state, action), "position_id": game.position_id(after)}
