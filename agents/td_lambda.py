@@ -800,3 +800,28 @@ class TDLambda(GameLearner):
         self.evaluations = [
             (int(g), float(p), float(c)) for g, p, c in state.get("evaluations", [])
         ]
+
+
+class TDGammon(TDLambda):
+    """The TD(λ) network rlkit ships, trained by self-play: a strong opponent at once.
+
+    The weights are ``agents/weights/td_gammon.pt`` (an rlkit checkpoint); how they were
+    trained (command, seed, games, time) and how they score against pubeval is recorded
+    beside them in ``td_gammon.md``. Named ``td-gammon`` in the registry;
+    ``td-gammon:ply=2`` adds the 2-ply look-ahead. Training it further
+    (``rlkit train td-gammon --env backgammon``) starts from these weights.
+    """
+
+    WEIGHTS = "weights/td_gammon.pt"
+
+    def __init__(self, config: TDLambdaConfig, game: Game, *, seed: int | None = None) -> None:
+        super().__init__(config, game, seed=seed)
+        from importlib import resources
+
+        from rlkit.checkpoint import load_checkpoint
+
+        with resources.as_file(resources.files("rlkit.agents") / self.WEIGHTS) as path:
+            shipped = load_checkpoint(path)
+        self.load_state_dict(shipped.tensors)
+        # The record of its training, but not its generator: ``seed`` decides this agent's dice.
+        self.games_trained = int(shipped.metadata["extra_state"]["games_trained"])

@@ -89,6 +89,11 @@ AGENTS: dict[str, Entry] = {
             "TD(lambda) self-play backgammon network (TD-Gammon)",
         ),
         Entry(
+            "td-gammon",
+            "rlkit.agents.td_lambda:TDGammon",
+            "rlkit's trained TD(lambda) backgammon network (td-gammon:ply=2 looks ahead)",
+        ),
+        Entry(
             "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
         ),
         Entry(
