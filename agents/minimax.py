@@ -132,6 +132,10 @@ class MinimaxConfig:
     won its playouts). An ``evaluator=`` passed to the agent replaces all three."""
     rollouts: int = 8
     """Random playouts per leaf with ``evaluation=rollout``."""
+    value: str | None = None
+    """An agent whose ``value(state, player)`` evaluates positions at the depth limit instead
+    of ``evaluation``: a spec or checkpoint such as ``pubeval``, ``td-gammon`` or
+    ``runs/td/final.pt`` (values are clipped to the game's utility range)."""
     deterministic: bool = False
     """Play the lowest of equally valued moves instead of a seeded random one."""
 
@@ -208,6 +212,22 @@ def _ordered(moves: list[int], *first: int | None) -> list[int]:
     return front + [m for m in moves if m not in front] if front else moves
 
 
+def _value_agent_evaluator(spec: str, game: Game, seed: int | None) -> Evaluator:
+    """The ``value(state, player)`` of the agent ``spec`` as a minimax evaluator.
+
+    Raises:
+        SpecError: the agent has no value function.
+    """
+    from rlkit.errors import SpecError
+    from rlkit.match import make_player
+
+    agent = make_player(spec, game, seed=seed).agent
+    value = getattr(agent, "value", None)
+    if not callable(value):
+        raise SpecError(f"minimax value={spec!r}: that agent has no value(state, player)")
+    return lambda game, state, player: float(value(state, player))
+
+
 class Minimax(GameAgent):
     """Alpha-beta / expectiminimax search agent (see the module docstring).
 
@@ -240,6 +260,8 @@ class Minimax(GameAgent):
                 f"{info.num_players} player(s) and is {'' if info.zero_sum else 'not '}zero-sum "
                 f"(try mcts)"
             )
+        if evaluator is None and config.value is not None:
+            evaluator = _value_agent_evaluator(config.value, game, seed)
         if evaluator is None:
             evaluator = {
                 "heuristic": heuristic_evaluation,

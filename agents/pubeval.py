@@ -268,6 +268,11 @@ class PubEval(GameAgent):
                 f"pubeval plays backgammon only, not {game.info.name!r} (--env backgammon)"
             )
 
+    def value(self, state: Any, player: int) -> float:
+        """Pubeval's zero-sum value of ``state`` for ``player`` (see :func:`pubeval_evaluator`);
+        what ``minimax:value=pubeval`` searches with."""
+        return pubeval_evaluator(self.game, state, player)
+
     def act(self, state: Any) -> int:
         """The legal move whose afterstate pubeval scores highest."""
         after = self.game.afterstates(state)

@@ -503,3 +503,23 @@ def test_alpha_beta_matches_plain_depth_limited_minimax():
             for table in (True, False):
                 agent = Minimax(MinimaxConfig(depth=depth, transposition_table=table), game)
                 assert agent.value(state) == pytest.approx(expected, abs=1e-12)
+
+
+def test_value_agents_from_specs_drive_expectiminimax():
+    """``minimax:value=pubeval`` searches with pubeval's values: at depth 1 it plays pubeval's
+    opening moves; ``value=td-gammon`` uses the shipped network; a valueless agent is refused."""
+    from rlkit.envs.backgammon import BackgammonGame
+    from rlkit.errors import SpecError
+    from rlkit.match import make_player
+
+    game = BackgammonGame()
+    searcher = make_player("minimax:depth=1,value=pubeval,deterministic=true", game).agent
+    pubeval = make_player("pubeval", game).agent
+    for dice in [(3, 1), (6, 5), (4, 2), (6, 1), (5, 3)]:
+        state = game.state_from_position_id("4HPwATDgc/ABMA", dice=dice)
+        assert searcher.act(state) == pubeval.act(state), dice
+    td = make_player("minimax:depth=1,value=td-gammon", game).agent
+    state = game.state_from_position_id("4HPwATDgc/ABMA", dice=(3, 1))
+    assert td.act(state) in game.legal_actions(state)
+    with pytest.raises(SpecError, match="has no value"):
+        make_player("minimax:depth=1,value=random", game)
