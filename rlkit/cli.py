@@ -1,4 +1,4 @@
-"""The ``rlkit`` command line: list, train, eval.
+"""The ``rlkit`` command line: list, train, eval, play, gtp, bg move.
 
 Every user mistake (unknown name, bad parameter, missing or corrupt checkpoint) ends with one
 line on stderr and exit status 2; Ctrl-C during training saves a checkpoint and exits 130.

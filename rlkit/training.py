@@ -302,9 +302,8 @@ class _Progress:
             0.95 * self._recent + 0.05 * episode_return if episodes > 1 else episode_return
         )
         self._bar.n = steps if self._by_steps else episodes
-        if self._bar.update(0):  # redraws only when mininterval has passed
-            pass
         self._bar.set_postfix_str(f"return≈{self._recent:.3g}", refresh=False)
+        self._bar.update(0)  # redraws only when mininterval has passed
 
     def close(self) -> None:
         self._bar.refresh()
