@@ -17,6 +17,8 @@ from rlkit.errors import RlkitError, SpecError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules that register a subcommand with ``add_parser(subparsers)`` (see build_parser)."""
 THREADS_HELP = "torch CPU threads (default 1: faster for the small networks rlkit trains)"
 
 
@@ -321,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=1, help=THREADS_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_eval)
+
+    # Commands that live in their own modules: each module has ``add_parser(subparsers)``
+    # and imports its heavy dependencies only inside the command it registers.
+    import importlib
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
