@@ -735,8 +735,8 @@ class TDLambda(GameLearner):
         share their dice, and summarise them from the network's side.
 
         Returns:
-            ``points_per_game``, ``ci95`` (1.96 standard errors, normal approximation) and
-            ``win_rate``.
+            ``points_per_game``, ``ci95`` (half-width of the normal 95% interval,
+            :func:`rlkit.stats.mean_ci95`) and ``win_rate``.
         """
         if games < 2 or games % 2:
             raise ValueError(f"games must be even and at least 2, got {games}")
@@ -753,9 +753,12 @@ class TDLambda(GameLearner):
                 self._out_boards,
                 self._out_actions,
             )
+        from rlkit.stats import mean_ci95
+
+        mean, ci95 = mean_ci95(points)
         return {
-            "points_per_game": float(points.mean()),
-            "ci95": float(1.96 * points.std(ddof=1) / math.sqrt(games)),
+            "points_per_game": mean,
+            "ci95": ci95,
             "win_rate": float((points > 0).mean()),
         }
 

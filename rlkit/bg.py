@@ -12,12 +12,31 @@ opponent on roll (gnubg's IDs encode the player on roll second; see
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
+
+import numpy as np
 
 from rlkit.errors import RlkitError
 
 __all__ = ["parse_dice", "suggest_move"]
+
+
+@functools.cache
+def _game() -> Any:
+    from rlkit.envs.backgammon import BackgammonGame
+
+    return BackgammonGame()
+
+
+@functools.lru_cache(maxsize=8)
+def _player(agent_spec: str, seed: int, device: str | None, threads: int | None) -> Any:
+    """The agent for ``agent_spec``, built once per process: loading a network takes seconds,
+    answering a position milliseconds."""
+    from rlkit.match import make_player
+
+    return make_player(agent_spec, _game(), seed=seed, device=device, threads=threads)
 
 _DICE = re.compile(r"\s*([1-6])\s*[-/, ]?\s*([1-6])\s*")
 
@@ -35,7 +54,15 @@ def parse_dice(text: str) -> tuple[int, int]:
     return max(a, b), min(a, b)
 
 
-def suggest_move(agent_spec: str, position_id: str, dice: str, *, seed: int = 0) -> dict[str, Any]:
+def suggest_move(
+    agent_spec: str,
+    position_id: str,
+    dice: str,
+    *,
+    seed: int = 0,
+    device: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
     """The move an agent plays in a gnubg position, and the position after it.
 
     Args:
@@ -43,6 +70,7 @@ def suggest_move(agent_spec: str, position_id: str, dice: str, *, seed: int = 0)
         position_id: gnubg's 14-character Position ID, the player on roll to move.
         dice: the roll, ``"31"`` or ``"3-1"``.
         seed: seeds the agent.
+        device, threads: run-time settings of a network agent.
 
     Returns:
         ``{"move": standard notation from the mover's side, e.g. "24/18 13/11" ("pass" when
@@ -54,17 +82,16 @@ def suggest_move(agent_spec: str, position_id: str, dice: str, *, seed: int = 0)
             finished game; UnknownNameError, SpecError, CheckpointError for the agent.
         IllegalMoveError: the agent played a move the rules do not allow.
     """
-    from rlkit.envs.backgammon import BackgammonGame
     from rlkit.game import IllegalMoveError
-    from rlkit.match import make_player
 
     roll = parse_dice(dice)
-    game = BackgammonGame()
+    player = _player(agent_spec, seed, device, threads)
+    game = player.agent.game if hasattr(player.agent, "game") else _game()
     try:
         state = game.state_from_position_id(position_id, roll)
     except ValueError as exc:
         raise RlkitError(f"--position: {exc}") from None
-    player = make_player(agent_spec, game, seed=seed)
+    player.agent.rng = np.random.default_rng(seed)  # the same answer on every call
     action = player.act(game, state)
     if action not in game.legal_actions(state):
         raise IllegalMoveError(f"{agent_spec} played the illegal move {action} with {dice}")

@@ -17,6 +17,7 @@ mid-write never leaves a truncated checkpoint where a good one stood.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -54,6 +55,7 @@ def write_atomically(path: str | os.PathLike[str], write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        _match_folder_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -63,47 +65,126 @@ def write_atomically(path: str | os.PathLike[str], write: Any) -> None:
 def save_checkpoint(
     path: str | os.PathLike[str], metadata: dict[str, Any], tensors: dict[str, torch.Tensor]
 ) -> None:
-    """Write a checkpoint atomically. ``metadata`` must be JSON-serialisable."""
-    import torch
+    """Write a checkpoint atomically.
 
+    ``tensors`` values may be torch tensors or numpy arrays (stored as tensors); ``metadata``
+    must be JSON-serialisable (numpy scalars and arrays are converted).
+
+    Raises:
+        CheckpointError: a value that cannot be stored, named, before anything is written.
+    """
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "metadata": json.dumps(metadata, sort_keys=True),
-        "tensors": {k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+        "metadata": metadata_json(metadata),
+        "tensors": as_tensors(tensors),
     }
+    import torch
+
     write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+def as_tensors(values: Any, where: str = "state_dict()") -> dict[str, torch.Tensor]:
+    """Named tensors from a ``state_dict``: torch tensors, numpy arrays or numbers.
 
     Raises:
-        CheckpointError: the file is missing, truncated, corrupt, or not an rlkit checkpoint.
+        CheckpointError: not a mapping of names to arrays, naming the offending entry.
     """
     import torch
 
+    if not isinstance(values, dict):
+        raise CheckpointError(
+            f"{where} must return a dict of named tensors or numpy arrays, got "
+            f"{type(values).__name__}"
+        )
+    out = {}
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{where} has a non-string key {key!r}")
+        if isinstance(value, torch.Tensor):
+            out[key] = value.detach().cpu().contiguous()
+        elif isinstance(value, np.ndarray | np.generic | int | float | bool) and (
+            np.asarray(value).dtype.kind in "biuf"
+        ):
+            out[key] = torch.from_numpy(np.ascontiguousarray(np.asarray(value)).copy())
+        else:
+            raise CheckpointError(
+                f"{where} entry {key!r} is a {type(value).__name__}, which a checkpoint cannot "
+                "hold: use torch tensors or numeric numpy arrays (other state goes in "
+                "extra_state(), as JSON)"
+            )
+    return out
+
+
+def metadata_json(metadata: dict[str, Any]) -> str:
+    """``metadata`` as JSON text; numpy values become plain numbers and lists.
+
+    Raises:
+        CheckpointError: naming the value that is not JSON.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, np.generic):
+            return value.item()
+        raise TypeError(f"{type(value).__name__} {value!r:.60}")
+
+    try:
+        return json.dumps(metadata, sort_keys=True, default=plain)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint metadata is not JSON ({exc}); extra_state() must return JSON values"
+        ) from None
+
+
+def _match_folder_permissions(path: Path) -> None:
+    """mkstemp creates files 0600; give a checkpoint the mode any new file gets (umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~umask)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (a file, or a run folder's).
+
+    A run folder gives its ``final.pt``, or, for a run that was interrupted, its latest
+    ``checkpoint.pt``.
+
+    Raises:
+        CheckpointError: the file is missing, truncated, corrupt, or not an rlkit checkpoint;
+            the message says what the file looks like instead (a text file, a Stable-Baselines3
+            zip, a pickled Python object).
+    """
     path = Path(path)
     if path.is_dir():
-        path = path / "final.pt"
+        path = _run_folder_checkpoint(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+        raise CheckpointError(
+            f"{str(path)!r} does not exist (an agent argument is a spec such as 'random', a "
+            "checkpoint file or a run folder)"
+        )
+    what = _sniff(path)
+    if what is not None:
+        raise CheckpointError(f"{str(path)!r} is {what}, not an rlkit checkpoint ({_EXPECTED})")
+    import torch
+
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        RuntimeError,
-        EOFError,
-        OSError,
-        ValueError,
-        zipfile.BadZipFile,
-        pickle.UnpicklingError,
-    ) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is truncated or corrupt ({reason[:120]})"
+            f"{str(path)!r} holds pickled Python objects (e.g. a whole torch module), which rlkit "
+            f"does not unpickle because unpickling can run code ({_EXPECTED})"
+        ) from None
+    except Exception as exc:  # torch raises many types for damaged files
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is truncated or corrupt ({_first_words(exc)})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not an rlkit checkpoint")
+        raise CheckpointError(
+            f"{str(path)!r} is a torch file but not an rlkit checkpoint ({_EXPECTED})"
+        )
     if payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint {str(path)!r} has format version {payload.get('format_version')}, "
@@ -112,9 +193,178 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     try:
         metadata = json.loads(payload["metadata"])
         tensors = dict(payload["tensors"])
-    except (KeyError, TypeError, json.JSONDecodeError):
+        if not isinstance(metadata, dict):
+            raise TypeError
+    except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"checkpoint {str(path)!r} has corrupt metadata") from None
     return Checkpoint(metadata, tensors)
+
+
+_EXPECTED = "rlkit expects a .pt file written by `rlkit train` or a run folder"
+
+
+def _run_folder_checkpoint(folder: Path) -> Path:
+    if (folder / "final.pt").is_file():
+        return folder / "final.pt"
+    if (folder / "checkpoint.pt").is_file():
+        return folder / "checkpoint.pt"  # an interrupted run: its latest state
+    if (folder / "config.toml").is_file():
+        raise CheckpointError(
+            f"run folder {str(folder)!r} holds no checkpoint yet (it was stopped before the "
+            "first save); start it again with a new --out"
+        )
+    raise CheckpointError(
+        f"{str(folder)!r} is a folder but not a run folder (no final.pt or checkpoint.pt)"
+    )
+
+
+def _sniff(path: Path) -> str | None:
+    """What a file that is not a torch checkpoint looks like, from its first bytes."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if not head:
+        return "an empty file"
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return None  # let torch report the damage
+        if "policy.pth" in names or "data" in names:
+            return "a Stable-Baselines3 model zip (train it with `rlkit train sb3:PPO ...` instead)"
+        if not any(n.endswith("data.pkl") for n in names):
+            return "a zip archive"
+        return None
+    if head.startswith(b"\x80"):  # a plain pickle (torch's legacy format starts like this too)
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "a text file"
+
+
+def _first_words(exc: BaseException) -> str:
+    """The first sentence of an exception's message, without terminal escapes."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(exc)).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    return sentence if len(sentence) <= 100 else sentence[:97] + "..."
+
+
+# -- agents in checkpoints ----------------------------------------------------------------------
+def agent_metadata(agent_name: str, agent: Any, env_spec: str) -> dict[str, Any]:
+    """The JSON part of an agent checkpoint: name, config, spaces or game, extra state."""
+    from rlkit import __version__
+    from rlkit.game import GameAgent
+    from rlkit.specs import config_to_dict, parse_spec
+
+    metadata = {
+        "agent": parse_spec(agent_name).name,  # parameters live in "config"
+        "config": config_to_dict(agent.config),
+        "env": env_spec,
+        "rlkit_version": __version__,
+        "extra_state": agent.extra_state(),
+    }
+    if isinstance(agent, GameAgent):  # rebuilt from the game spec in "env"
+        metadata["kind"] = "game_agent"
+    else:
+        metadata["observation_space"] = space_to_dict(agent.observation_space)
+        metadata["action_space"] = space_to_dict(agent.action_space)
+    return metadata
+
+
+def save_agent(
+    path: str | Path,
+    agent_name: str,
+    agent: Any,
+    *,
+    env: str = "",
+    training: dict[str, Any] | None = None,
+) -> None:
+    """Save an agent (weights, config, spaces or game, RNG state) as an rlkit checkpoint.
+
+    Raises:
+        CheckpointError: the agent's ``state_dict``/``extra_state`` hold something a checkpoint
+            cannot store (named in the message); nothing is written then.
+    """
+    metadata = agent_metadata(agent_name, agent, env)
+    if training is not None:
+        metadata["training"] = training
+    tensors = as_tensors(agent.state_dict(), where=f"{type(agent).__name__}.state_dict()")
+    save_checkpoint(path, metadata, tensors)
+
+
+def agent_from_checkpoint(
+    checkpoint: Checkpoint,
+    *,
+    where: str = "checkpoint",
+    overrides: dict[str, Any] | None = None,
+    device: str | None = None,
+    game: Any = None,
+) -> Any:
+    """Rebuild the agent stored in a loaded checkpoint.
+
+    Args:
+        checkpoint: from :func:`load_checkpoint`.
+        where: names the checkpoint in messages.
+        overrides: config values that do not change the weights' meaning (e.g.
+            ``{"simulations": 800}``, ``{"temperature": 0.5}``).
+        device: run-time device for agents whose config has one (None keeps the stored one).
+        game: for a game agent, the game to rebuild it with (default: from the stored spec).
+
+    Raises:
+        CheckpointError: metadata or tensors do not fit the agent they name; the agent's
+            module cannot be imported (named as such, not as corruption).
+        SpecError: an override the agent's config rejects.
+    """
+    from rlkit.errors import RlkitError, UnknownNameError
+    from rlkit.registry import make_game, resolve_agent_class
+    from rlkit.specs import build_config, config_fields
+
+    meta = checkpoint.metadata
+    name = meta.get("agent")
+    if not isinstance(name, str) or not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{where} has corrupt metadata (no agent name or config)")
+    try:
+        cls, _ = resolve_agent_class(name)
+    except (UnknownNameError, RlkitError) as exc:
+        raise CheckpointError(
+            f"{where} was saved by agent {name!r}, which cannot be found here ({exc}); "
+            "install or put on the path the module that defines it"
+        ) from None
+    try:
+        config = build_config(cls.Config, meta["config"], owner=name)
+    except RlkitError as exc:
+        raise CheckpointError(f"{where} has a config its agent rejects: {exc}") from None
+    overrides = dict(overrides or {})
+    if device is not None and "device" in config_fields(cls.Config):
+        overrides["device"] = device
+    if overrides:  # a user's mistake here is a SpecError, not a corrupt checkpoint
+        config = build_config(cls.Config, overrides, owner=name, base=config)
+    try:
+        if meta.get("kind") == "game_agent":
+            stored_game = make_game(meta["env"])
+            if game is not None and game.info == stored_game.info:
+                stored_game = game
+            agent = cls(config, stored_game)
+        else:
+            agent = cls(
+                config,
+                space_from_dict(meta["observation_space"]),
+                space_from_dict(meta["action_space"]),
+            )
+        agent.load_state_dict(checkpoint.tensors)
+        agent.load_extra_state(meta.get("extra_state", {}))
+    except RlkitError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise CheckpointError(
+            f"{where} does not fit its agent {name!r}: {_first_words(exc)}"
+        ) from None
+    return agent
 
 
 # -- spaces as JSON ------------------------------------------------------------------------------

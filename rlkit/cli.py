@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rlkit.errors import RlkitError, SpecError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("rlkit.ratings", "rlkit.tournament")
 """Modules that register a subcommand with ``add_parser(subparsers)`` (see build_parser)."""
 THREADS_HELP = "torch CPU threads (default 1: faster for the small networks rlkit trains)"
 
@@ -42,11 +44,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runtime(args: argparse.Namespace) -> Any:
+    from rlkit.builder import Runtime
+
+    return Runtime(device=getattr(args, "device", None), threads=getattr(args, "threads", None))
+
+
 def _cmd_play(args: argparse.Namespace) -> int:
     from rlkit.match import play_match
     from rlkit.registry import make_game
 
     game = make_game(args.env)
+    on_move = _watcher(game) if args.watch else None
     result = play_match(
         game,
         args.a,
@@ -54,62 +63,66 @@ def _cmd_play(args: argparse.Namespace) -> int:
         args.games,
         seed=args.seed,
         swap=args.swap,
+        opening_moves=args.opening_moves,
         record_dir=args.record,
-        progress=not args.quiet and not args.json,
+        progress=not args.quiet and not args.json and not args.watch,
+        device=args.device,
+        threads=args.threads,
+        on_move=on_move,
     )
     summary = result.summary()
     if args.json:
-        print(json.dumps({"env": args.env, **summary}))
-        return 0
-    print(
-        f"{args.a} vs {args.b} on {args.env}: {summary['games']} games, "
-        f"{summary['wins']} wins, {summary['draws']} draws, {summary['losses']} losses for "
-        f"{args.a}; {summary['points_per_game']:+.3f} ± {summary['ci95']:.3f} points per game "
-        "(95% CI)"
-    )
-    if summary["truncated"]:
-        print(f"{summary['truncated']} games reached the maximum length and count as draws")
-    return 0
+        print(json.dumps({"env": args.env, **summary, "interrupted": result.interrupted}))
+    else:
+        if result.interrupted:
+            print("interrupted; the score so far:", file=sys.stderr)
+        print(
+            f"{args.a} vs {args.b} on {args.env}: {summary['games']} games, "
+            f"{summary['wins']} wins, {summary['draws']} draws, {summary['losses']} losses for "
+            f"{args.a}; {summary['points_per_game']:+.3f} ± {summary['ci95']:.3f} points per "
+            "game (95% CI)"
+        )
+        if summary["truncated"]:
+            print(f"{summary['truncated']} games reached the maximum length and count as draws")
+    return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def _watcher(game: Any) -> Any:
+    """``--watch``: print every move and the position after it."""
+
+    def show(before: Any, move: str, after: Any) -> None:
+        player = game.current_player(before)
+        who = "chance" if player < 0 else f"player {player}"
+        print(f"{who}: {move}\n{game.render(after)}\n", flush=True)
+
+    return show
 
 
 def _cmd_gtp(args: argparse.Namespace) -> int:
     from rlkit.gtp import serve
 
+    _runtime(args).apply_threads()
     return serve(args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout)
 
 
 def _cmd_bg_move(args: argparse.Namespace) -> int:
     from rlkit.bg import suggest_move
 
-    result = suggest_move(args.agent, args.position, args.dice, seed=args.seed)
+    result = suggest_move(
+        args.agent, args.position, args.dice, seed=args.seed, device=args.device,
+        threads=args.threads,
+    )
     print(json.dumps(result) if args.json else f"{result['move']}\n{result['position_id']}")
     return 0
-
-
-def _with_device(spec: str, device: str | None) -> str:
-    """Append ``device=...`` to an agent spec when ``--device`` was given."""
-    if device is None:
-        return spec
-    from rlkit.specs import parse_spec
-
-    parsed = parse_spec(spec)
-    return str(replace(parsed, params={**parsed.params, "device": device}))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from rlkit.training import RunSettings, read_run_config, train
 
+    if args.agent == "bc" or args.data is not None:
+        return _cmd_train_bc(args)
     agent_params: dict[str, Any] = {}
     base: dict[str, Any] = {}
-    if args.resume:
-        run_dir = Path(args.resume)
-        if not (run_dir / "config.toml").exists():
-            raise RlkitError(f"{run_dir} is not a run folder (no config.toml) to resume")
-        settings, agent_params = read_run_config(run_dir / "config.toml")
-        base = dict(settings.__dict__)
-    elif args.config:
-        settings, agent_params = read_run_config(Path(args.config))
-        base = dict(settings.__dict__)
     cli = {
         "agent": args.agent,
         "env": args.env,
@@ -118,22 +131,39 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "episodes": args.episodes,
         "log_interval": args.log_interval,
         "checkpoint_interval": args.checkpoint_interval,
+        "max_episode_steps": args.max_episode_steps,
     }
     if args.resume:
-        # A resumed run keeps its agent, env and seed; only the budget may grow.
-        for key in ("agent", "env", "seed"):
+        run_dir = Path(args.resume)
+        for option, value in (("--config", args.config), ("--out", args.out)):
+            if value is not None:
+                raise SpecError(
+                    f"{option} cannot be combined with --resume: a resumed run keeps its folder "
+                    "and its config.toml"
+                )
+        if not (run_dir / "config.toml").is_file():
+            raise RlkitError(f"{run_dir} is not a run folder (no config.toml) to resume")
+        settings, agent_params = read_run_config(run_dir / "config.toml")
+        base = dict(settings.__dict__)
+        # A resumed run keeps its agent, env, seed and episode limit; only the budget may grow.
+        for key in ("agent", "env", "seed", "max_episode_steps"):
             if cli[key] is not None and cli[key] != base[key]:
                 raise SpecError(
                     f"--resume keeps the run's {key} ({base[key]!r}); start a new run to change it"
                 )
         if cli["steps"] is not None or cli["episodes"] is not None:
             base["steps"], base["episodes"] = cli["steps"], cli["episodes"]
+            _check_budget_grows(run_dir, cli["steps"], cli["episodes"])
+    elif args.config:
+        settings, agent_params = read_run_config(Path(args.config))
+        base = dict(settings.__dict__)
+        if cli["steps"] is not None or cli["episodes"] is not None:
+            base["steps"], base["episodes"] = None, None
     merged = {**base, **{k: v for k, v in cli.items() if v is not None}}
     if not merged.get("agent"):
         raise SpecError("name an agent to train, e.g. `rlkit train q-learning --env cliff ...`")
     if not merged.get("env"):
         raise SpecError("name an environment with --env, e.g. --env FrozenLake-v1")
-    merged["agent"] = _with_device(merged["agent"], args.device)
     settings = RunSettings(**merged)
     run_dir = Path(args.resume) if args.resume else args.out
     if run_dir is None:
@@ -143,61 +173,104 @@ def _cmd_train(args: argparse.Namespace) -> int:
             settings,
             Path(run_dir),
             agent_params=agent_params,
-            torch_threads=args.threads,
+            runtime=_runtime(args),
             resume=bool(args.resume),
             progress=not args.quiet,
             tensorboard=not args.no_tensorboard,
         )
-    except KeyboardInterrupt as exc:
-        print(
-            f"\n{exc or 'interrupted'}; continue with `rlkit train --resume {run_dir}`",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt:
+        if (Path(run_dir) / "checkpoint.pt").is_file():
+            print(
+                f"\ninterrupted; saved {Path(run_dir) / 'checkpoint.pt'}; continue with "
+                f"`rlkit train --resume {run_dir}`",
+                file=sys.stderr,
+            )
+        else:
+            print("\ninterrupted before the first checkpoint; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
 
 
+def _check_budget_grows(run_dir: Path, steps: int | None, episodes: int | None) -> None:
+    """A resumed run's new budget must exceed what it has done (or the resume does nothing)."""
+    from rlkit.checkpoint import load_checkpoint
+
+    for name in ("checkpoint.pt", "final.pt"):
+        if (run_dir / name).is_file():
+            done = load_checkpoint(run_dir / name).metadata.get("training", {})
+            for key, budget in (("steps", steps), ("episodes", episodes)):
+                if budget is not None and budget <= done.get(key, 0):
+                    raise SpecError(
+                        f"{run_dir} has already trained {done[key]:,} {key}: --{key} "
+                        f"{budget:,} must be larger to continue it"
+                    )
+
+
+def _cmd_train_bc(args: argparse.Namespace) -> int:
+    from rlkit.agents.bc import train_bc
+
+    if args.agent not in (None, "bc"):
+        raise SpecError("--data trains behaviour cloning: `rlkit train bc --data DIR --env GAME`")
+    if args.data is None or args.env is None:
+        raise SpecError("behaviour cloning needs --data DIR (game records) and --env GAME")
+    out = Path(args.resume) if args.resume else args.out
+    if out is None:
+        raise SpecError("give an output folder with --out DIR")
+    try:
+        summary = train_bc(
+            data=Path(args.data),
+            env=args.env,
+            net=args.net,
+            out=out,
+            seed=args.seed or 0,
+            device=args.device,
+            threads=args.threads,
+            epochs=args.epochs,
+            progress=not args.quiet,
+            resume=bool(args.resume),
+        )
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with `rlkit train bc --resume {out} ...`", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(json.dumps(summary) if not args.quiet else "", end="\n" if not args.quiet else "")
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
+    from rlkit.builder import build_agent, is_checkpoint_reference
     from rlkit.checkpoint import load_checkpoint
     from rlkit.evaluation import evaluate
     from rlkit.game import GameAgent
-    from rlkit.registry import is_checkpoint_reference, make_agent, make_env
-    from rlkit.training import agent_from_checkpoint, set_torch_threads
+    from rlkit.registry import make_env
 
     env_spec = args.env
     if is_checkpoint_reference(args.agent):
-        checkpoint = load_checkpoint(args.agent)
-        env_spec = env_spec or checkpoint.metadata.get("env")
-        if not env_spec:
-            raise SpecError("name the environment with --env")
-        overrides = {"device": args.device} if args.device else None
-        agent = agent_from_checkpoint(
-            checkpoint, where=f"checkpoint {args.agent!r}", overrides=overrides
-        )
-        if isinstance(agent, GameAgent):
+        from rlkit.specs import parse_spec
+
+        metadata = load_checkpoint(parse_spec(args.agent).name).metadata
+        if metadata.get("kind") == "game_agent":
             raise SpecError(
                 f"{args.agent!r} is a game agent: measure it with `rlkit play {args.agent} "
-                f"OPPONENT --env {env_spec}`"
+                f"OPPONENT --env {metadata.get('env', 'GAME')}`"
             )
-        env = make_env(env_spec)
-        for kind in ("observation_space", "action_space"):
-            if getattr(env, kind) != getattr(agent, kind):
-                raise SpecError(
-                    f"the agent was trained with {kind} {getattr(agent, kind)}, "
-                    f"but {env_spec!r} has {getattr(env, kind)}"
-                )
-    else:
-        if not env_spec:
-            raise SpecError("name the environment with --env")
-        env = make_env(env_spec)
-        agent = make_agent(
-            _with_device(args.agent, args.device),
-            env.observation_space,
-            env.action_space,
-            seed=args.seed,
+        env_spec = env_spec or metadata.get("env")
+    if not env_spec:
+        raise SpecError(f"name the environment to evaluate {args.agent!r} in with --env ENV")
+    env = make_env(env_spec, max_episode_steps=args.max_episode_steps)
+    agent = build_agent(args.agent, env=env, seed=args.seed, runtime=_runtime(args))
+    if isinstance(agent, GameAgent):
+        raise SpecError(
+            f"{args.agent!r} is a game agent: measure it with `rlkit play {args.agent} "
+            f"OPPONENT --env {env_spec}`"
         )
-    set_torch_threads(args.threads)
-    result = evaluate(agent, env, args.episodes, seed=args.seed, explore=args.explore)
+    result = evaluate(
+        agent,
+        env,
+        args.episodes,
+        seed=args.seed,
+        explore=args.explore,
+        progress=not args.quiet and not args.json,
+    )
     if args.json:
         print(json.dumps({"agent": args.agent, "env": env_spec, **result.as_dict()}))
         return 0
@@ -222,35 +295,97 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rlkit", description="Train, evaluate and pit agents against each other."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0 or not text.strip().isascii():
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}")
+    return value
 
-    p = sub.add_parser("list", help="list environments and agents")
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _add_runtime(p: argparse.ArgumentParser, threads_default: int | None = 1) -> None:
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where networks run: auto picks CUDA when present (default: auto for checkpoints, "
+        "the agent's own setting otherwise)",
+    )
+    p.add_argument("--threads", type=_positive_int, default=threads_default, help=THREADS_HELP)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the README's promise), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"rlkit: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = _Parser(
+        prog="rlkit",
+        description="Train, evaluate and pit agents against each other.",
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"rlkit {_version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    p = sub.add_parser("list", help="list environments, games and agents", formatter_class=fmt)
     p.set_defaults(run=_cmd_list)
 
     p = sub.add_parser(
         "train",
         help="train an agent; writes config, metrics and checkpoints",
-        description="Train AGENT (a spec such as q-learning:alpha=0.1) on --env.",
+        description="Train AGENT (a spec such as q-learning:alpha=0.1) on --env; "
+        "`rlkit train bc --data DIR --env GAME` clones game records.",
+        formatter_class=fmt,
     )
     p.add_argument("agent", nargs="?", help="agent spec, e.g. 'q-learning:alpha=0.1'")
-    p.add_argument("--env", help="environment spec, e.g. 'FrozenLake-v1:is_slippery=false'")
+    p.add_argument("--env", help="environment or game spec, e.g. 'FrozenLake-v1:is_slippery=false'")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=_positive_int, help="environment steps to train")
     budget.add_argument("--episodes", type=_positive_int, help="episodes to train")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, help="random seed (default 0)")
     p.add_argument("--config", help="TOML file with run settings and an [agent_config] table")
     p.add_argument("--out", type=Path, help="run folder to create")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="torch device for networks")
-    p.add_argument("--threads", type=_positive_int, default=1, help=THREADS_HELP)
+    p.add_argument(
+        "--max-episode-steps", type=_positive_int, help="cut episodes at N steps (TimeLimit)"
+    )
+    _add_runtime(p)
     p.add_argument("--log-interval", type=_positive_int, help="steps between metric rows")
     p.add_argument(
         "--checkpoint-interval", type=_positive_int, help="steps between periodic checkpoints"
     )
+    p.add_argument("--data", help="bc: folder of game records (rlkit play --record) or shards")
+    p.add_argument(
+        "--net", default=None, help="bc: network spec, e.g. resnet:blocks=4,channels=64"
+    )
+    p.add_argument("--epochs", type=_positive_int, default=None, help="bc: training epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     p.set_defaults(run=_cmd_train)
@@ -258,41 +393,58 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "play",
         help="play two agents against each other on a game",
-        description="Play A against B, alternating colours; results for A.",
+        description="Play A against B, alternating colours; results for A. An agent is a spec "
+        "(`rlkit list`), a checkpoint or run folder (with overrides: runs/x:temperature=0.5), "
+        "'gtp:COMMAND' or 'human'.",
+        formatter_class=fmt,
     )
     p.add_argument("a", help="first agent: spec or checkpoint")
     p.add_argument("b", help="second agent: spec or checkpoint")
-    p.add_argument("--env", required=True, help="game spec, e.g. tictactoe, connect4")
-    p.add_argument("--games", type=_positive_int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", required=True, help="game spec, e.g. tictactoe, connect4, go:size=9")
+    p.add_argument("--games", type=_positive_int, default=10, help="games to play")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of agents, dice and openings")
     p.add_argument(
         "--swap",
         action="store_true",
         help="play games in pairs with the same chance seed and colours swapped",
     )
+    p.add_argument(
+        "--opening-moves",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="start each pair of games with K random moves (shared by both colourings)",
+    )
     p.add_argument("--record", type=Path, metavar="DIR", help="write each game's record here")
+    p.add_argument("--watch", action="store_true", help="print every move and the position")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_runtime(p)
     p.set_defaults(run=_cmd_play)
 
     p = sub.add_parser(
         "gtp",
         help="play Go as a GTP engine on stdin/stdout (GoGui, Sabaki, GNU Go)",
         description="Answer GTP commands on stdin/stdout with AGENT choosing the moves.",
+        formatter_class=fmt,
     )
-    p.add_argument("--agent", default="random", help="agent spec or checkpoint (default random)")
+    p.add_argument("--agent", default="random", help="agent spec or checkpoint")
     p.add_argument("--size", type=_positive_int, default=9, help="board size (5-19)")
-    p.add_argument("--komi", type=float, default=7.5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--komi", type=_finite_float, default=7.5, help="komi")
+    p.add_argument("--seed", type=_seed, default=0, help="agent seed")
+    _add_runtime(p)
     p.set_defaults(run=_cmd_gtp)
 
-    p = sub.add_parser("bg", help="backgammon tools for gnubg positions")
-    bg = p.add_subparsers(dest="bg_command", required=True, metavar="BG_COMMAND")
+    p = sub.add_parser("bg", help="backgammon tools for gnubg positions", formatter_class=fmt)
+    bg = p.add_subparsers(
+        dest="bg_command", required=True, metavar="BG_COMMAND", parser_class=_Parser
+    )
     p = bg.add_parser(
         "move",
         help="the move an agent plays in a gnubg position",
         description="Print the agent's move and the Position ID after it "
         "(opponent on roll, as gnubg shows it).",
+        formatter_class=fmt,
     )
     p.add_argument(
         "--agent",
@@ -305,23 +457,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="gnubg Position ID, the player on roll to move, e.g. 4HPwATDgc/ABMA",
     )
     p.add_argument("--dice", required=True, help="the roll, e.g. 31 or 3-1")
-    p.add_argument("--seed", type=int, default=0, help="agent seed")
+    p.add_argument("--seed", type=_seed, default=0, help="agent seed")
     p.add_argument("--json", action="store_true", help="print {move, position_id} as JSON")
+    _add_runtime(p)
     p.set_defaults(run=_cmd_bg_move)
 
-    p = sub.add_parser("eval", help="evaluate an agent spec or a checkpoint")
+    p = sub.add_parser(
+        "eval", help="evaluate an agent spec or a checkpoint", formatter_class=fmt
+    )
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")
     p.add_argument("--env", help="environment spec (default: the checkpoint's)")
-    p.add_argument("--episodes", type=_positive_int, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--episodes", type=_positive_int, default=100, help="episodes to play")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the environment and agent")
+    p.add_argument(
+        "--max-episode-steps", type=_positive_int, help="cut episodes at N steps (TimeLimit)"
+    )
     p.add_argument(
         "--explore",
         action="store_true",
         help="act as in training (e.g. epsilon-greedy) instead of greedily",
     )
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=_positive_int, default=1, help=THREADS_HELP)
+    _add_runtime(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_eval)
 
     # Commands that live in their own modules: each module has ``add_parser(subparsers)``
@@ -333,18 +491,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``rlkit`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
+        return version("rlkit")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rlkit`` command; returns the exit status.
+
+    Every user mistake ends with one line on stderr and status 2; Ctrl-C and SIGTERM end with
+    status 130 after saving what can be saved; a reader that closes the pipe early (``| head``,
+    a GTP controller) ends the command quietly.
+    """
+    previous = _sigterm_as_interrupt()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return args.run(args)
     except RlkitError as exc:
-        print(f"rlkit: error: {exc}", file=sys.stderr)
+        print(f"rlkit: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemError as exc:  # a compiled kernel interrupted by Ctrl-C reports it this way
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            print("\ninterrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        raise
+    except BrokenPipeError:
+        # The reader went away: send the rest of our output nowhere and stop without a word.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+
+
+def _sigterm_as_interrupt() -> Any:
+    """Treat SIGTERM (what cluster schedulers and `kill` send) like Ctrl-C."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not in the main thread
+        return None
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlkit.agent import Agent, split_observation
+from rlkit.stats import mean_ci95
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,20 @@ class EvalResult:
 
 
 def evaluate(
-    agent: Agent, env: gym.Env, episodes: int, *, seed: int | None = 0, explore: bool = False
+    agent: Agent,
+    env: gym.Env,
+    episodes: int,
+    *,
+    seed: int | None = 0,
+    explore: bool = False,
+    progress: bool = False,
 ) -> EvalResult:
     """Play ``episodes`` episodes; the agent acts greedily unless ``explore`` is set.
 
     The environment is reset with ``seed`` once; later resets continue its random stream, so
-    the same seed gives the same episodes.
+    the same seed gives the same episodes. An environment whose episodes may never end needs
+    a time limit (``rlkit eval --max-episode-steps N``); ``progress`` shows a bar with the
+    steps of the current episode, so such a run is visible rather than silent.
 
     Raises:
         ValueError: if ``episodes`` is not positive.
@@ -54,6 +62,39 @@ def evaluate(
     returns = np.empty(episodes)
     lengths = np.empty(episodes)
     successes: list[bool] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes, unit="ep", dynamic_ncols=True, mininterval=0.5, leave=False)
+    try:
+        _play(agent, env, episodes, seed, explore, returns, lengths, successes, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    mean, ci95 = mean_ci95(returns)
+    std = float(returns.std(ddof=1)) if episodes > 1 else 0.0
+    return EvalResult(
+        mean_return=mean,
+        ci95=ci95,
+        std_return=std,
+        episodes=episodes,
+        mean_length=float(lengths.mean()),
+        success_rate=float(np.mean(successes)) if len(successes) == episodes else None,
+    )
+
+
+def _play(
+    agent: Agent,
+    env: gym.Env,
+    episodes: int,
+    seed: int | None,
+    explore: bool,
+    returns: np.ndarray,
+    lengths: np.ndarray,
+    successes: list[bool],
+    bar: Any,
+) -> None:
     for i in range(episodes):
         observation, info = env.reset(seed=seed if i == 0 else None)
         observation, mask = split_observation(observation, info)
@@ -66,15 +107,10 @@ def evaluate(
             length += 1
             if terminated or truncated:
                 break
+            if bar is not None and length % 10_000 == 0:
+                bar.set_postfix_str(f"episode {i + 1}: {length:,} steps", refresh=True)
         returns[i], lengths[i] = total, length
         if "is_success" in info:
             successes.append(bool(info["is_success"]))
-    std = float(returns.std(ddof=1)) if episodes > 1 else 0.0
-    return EvalResult(
-        mean_return=float(returns.mean()),
-        ci95=1.96 * std / math.sqrt(episodes),
-        std_return=std,
-        episodes=episodes,
-        mean_length=float(lengths.mean()),
-        success_rate=float(np.mean(successes)) if len(successes) == episodes else None,
-    )
+        if bar is not None:
+            bar.update(1)

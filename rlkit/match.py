@@ -15,12 +15,12 @@ which cancels much of the luck in games with dice.
 
 from __future__ import annotations
 
-import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from rlkit.agent import Agent
@@ -31,9 +31,7 @@ from rlkit.game import (
     Game,
     GameAgent,
     IllegalMoveError,
-    game_observation_space,
 )
-from rlkit.specs import parse_spec
 
 
 class Player:
@@ -47,6 +45,12 @@ class Player:
         if isinstance(self.agent, GameAgent):
             self.agent.new_game()
 
+    def close(self) -> None:
+        """Release what the agent holds (an engine process), if it holds anything."""
+        close = getattr(self.agent, "close", None)
+        if callable(close):
+            close()
+
     def act(self, game: Game, state: Any) -> int:
         if isinstance(self.agent, GameAgent):
             return int(self.agent.act(state))
@@ -54,25 +58,23 @@ class Player:
         return int(self.agent.act(game.observation(state, player), game.legal_mask(state)))
 
 
-def make_player(spec: str, game: Game, *, seed: int | None = None) -> Player:
-    """Build a player from an agent spec or a checkpoint, for ``game``.
+def make_player(
+    spec: str,
+    game: Game,
+    *,
+    seed: int | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+) -> Player:
+    """Seat an agent spec or checkpoint at ``game`` (built by :func:`rlkit.builder.build_agent`).
 
     Raises:
-        UnknownNameError, SpecError, CheckpointError: as for :func:`rlkit.make_agent`.
+        UnknownNameError, SpecError, CheckpointError, IncompatibleEnvError: one-line messages.
     """
-    from rlkit.registry import is_checkpoint_reference, resolve_agent_class
-    from rlkit.specs import build_config
-    from rlkit.training import load_agent
+    from rlkit.builder import Runtime, build_agent
 
-    if is_checkpoint_reference(spec):
-        return Player(spec, load_agent(spec))
-    parsed = parse_spec(spec)
-    cls, defaults = resolve_agent_class(parsed.name)
-    config = build_config(cls.Config, {**defaults, **parsed.params}, owner=parsed.name)
-    if issubclass(cls, GameAgent):
-        return Player(spec, cls(config, game, seed=seed))
-    space = game_observation_space(game)
-    return Player(spec, cls(config, space, gym.spaces.Discrete(game.info.num_actions), seed=seed))
+    agent = build_agent(spec, game=game, seed=seed, runtime=Runtime(device, threads))
+    return Player(spec, agent)
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,33 @@ class GameRecord:
     truncated: bool = False
 
 
-def play_game(game: Game, players: list[Player], rng: np.random.Generator) -> GameRecord:
+def play_game(
+    game: Game,
+    players: list[Player],
+    rng: np.random.Generator,
+    *,
+    opening_moves: int = 0,
+    opening_rng: np.random.Generator | None = None,
+    on_move: Callable[[Any, str, Any], None] | None = None,
+) -> GameRecord:
     """Play one game; ``players[i]`` plays player index ``i``. Chance comes from ``rng``.
+
+    Args:
+        game: the rules.
+        players: one per player index.
+        rng: draws chance outcomes (dice).
+        opening_moves: the first decisions are uniformly random legal moves drawn from
+            ``opening_rng``, whoever is to move (a varied opening, shared by both colourings
+            when both games use the same ``opening_rng`` seed).
+        opening_rng: generator of the opening moves (required when ``opening_moves > 0``).
+        on_move: called as ``on_move(state_before, move_text, state_after)`` after every move
+            and chance event (``rlkit play --watch``).
 
     Raises:
         IllegalMoveError: naming the player and the move, when an agent plays an illegal move.
     """
+    if opening_moves and opening_rng is None:
+        raise ValueError("opening_moves needs an opening_rng")
     for p in players:
         p.new_game()
     state = game.initial_state()
@@ -102,21 +125,33 @@ def play_game(game: Game, players: list[Player], rng: np.random.Generator) -> Ga
             break
         if to_move == CHANCE:
             outcome = game.sample_chance(state, rng)
-            moves.append(game.action_to_string(state, outcome))
-            state = game.apply(state, outcome)
+            text = game.action_to_string(state, outcome)
+            moves.append(text)
+            after = game.apply(state, outcome)
+            if on_move is not None:
+                on_move(state, text, after)
+            state = after
             continue
         if decisions >= game.info.max_game_length:
             return GameRecord(
                 tuple(p.name for p in players), tuple(moves), (0.0,) * len(players), truncated=True
             )
-        action = players[to_move].act(game, state)
-        if action not in game.legal_actions(state):
-            raise IllegalMoveError(
-                f"{players[to_move].name} (player {to_move}) played the illegal move "
-                f"{action} in\n{game.render(state)}"
-            )
-        moves.append(game.action_to_string(state, action))
-        state = game.apply(state, action)
+        if decisions < opening_moves:
+            legal = game.legal_actions(state)
+            action = int(legal[int(opening_rng.integers(len(legal)))])
+        else:
+            action = players[to_move].act(game, state)
+            if action not in game.legal_actions(state):
+                raise IllegalMoveError(
+                    f"{players[to_move].name} (player {to_move}) played the illegal move "
+                    f"{action} in\n{game.render(state)}"
+                )
+        text = game.action_to_string(state, action)
+        moves.append(text)
+        after = game.apply(state, action)
+        if on_move is not None:
+            on_move(state, text, after)
+        state = after
         decisions += 1
     return GameRecord(
         tuple(p.name for p in players), tuple(moves), tuple(float(r) for r in game.returns(state))
@@ -132,16 +167,19 @@ class MatchResult:
     records: list[GameRecord] = field(default_factory=list)
     seats_of_a: list[int] = field(default_factory=list)
     """The player index A had in each game."""
+    interrupted: bool = False
+    """Ctrl-C stopped the match early; ``records`` holds the games finished before."""
 
     def points_of_a(self) -> np.ndarray:
         return np.array([r.returns[s] for r, s in zip(self.records, self.seats_of_a, strict=True)])
 
     def summary(self) -> dict[str, Any]:
         """Wins, draws, losses, points per game with a 95% interval (normal approximation)."""
+        from rlkit.stats import mean_ci95
+
         points = self.points_of_a()
         n = len(points)
-        mean = float(points.mean()) if n else 0.0
-        std = float(points.std(ddof=1)) if n > 1 else 0.0
+        mean, ci95 = mean_ci95(points) if n else (0.0, 0.0)
         return {
             "a": self.a,
             "b": self.b,
@@ -150,7 +188,7 @@ class MatchResult:
             "draws": int((points == 0).sum()),
             "losses": int((points < 0).sum()),
             "points_per_game": mean,
-            "ci95": 1.96 * std / math.sqrt(n) if n else 0.0,
+            "ci95": ci95,
             "truncated": sum(r.truncated for r in self.records),
         }
 
@@ -163,45 +201,101 @@ def play_match(
     *,
     seed: int = 0,
     swap: bool = False,
+    opening_moves: int = 0,
     record_dir: Path | None = None,
     progress: bool = False,
+    device: str | None = None,
+    threads: int | None = None,
+    on_move: Callable[[Any, str, Any], None] | None = None,
 ) -> MatchResult:
     """Play ``games`` games between agent specs ``a`` and ``b``, alternating colours.
 
-    Each agent is built once, seeded from ``seed``; chance events use a generator per game
-    (shared by the two games of a pair when ``swap`` is set).
+    Each agent is built once, seeded from ``seed``. Chance events use a generator per game;
+    with ``swap`` (or ``opening_moves``) games come in pairs, colours swapped, that share the
+    chance seed and the random opening, which cancels much of the luck.
+
+    Ctrl-C stops after the current game: the result holds the games played so far and
+    ``interrupted`` is set.
 
     Raises:
-        SpecError: ``games`` not positive, or the game is not for two players.
+        SpecError: ``games`` not positive, the game is not for two players, or ``record_dir``
+            cannot take new records.
     """
     if games <= 0:
         raise SpecError(f"--games must be positive, got {games}")
+    if seed < 0:
+        raise SpecError(f"--seed must be a non-negative integer, got {seed}")
+    if opening_moves < 0:
+        raise SpecError(f"--opening-moves must be non-negative, got {opening_moves}")
     if game.info.num_players != 2:
         raise SpecError(f"{game.info.name} has {game.info.num_players} players; matches need 2")
+    if record_dir is not None:
+        check_record_folder(Path(record_dir))
     seeds = np.random.SeedSequence(seed).spawn(games + 2)
-    player_a = make_player(a, game, seed=int(seeds[0].generate_state(1)[0]))
-    player_b = make_player(b, game, seed=int(seeds[1].generate_state(1)[0]))
+    player_a = make_player(
+        a, game, seed=int(seeds[0].generate_state(1)[0]), device=device, threads=threads
+    )
+    player_b = make_player(
+        b, game, seed=int(seeds[1].generate_state(1)[0]), device=device, threads=threads
+    )
     result = MatchResult(a, b)
+    paired = swap or opening_moves > 0
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=games, unit="game", dynamic_ncols=True)
-    for i in range(games):
-        chance_seed = seeds[2 + (i - i % 2 if swap else i)]
-        seats = [player_a, player_b] if i % 2 == 0 else [player_b, player_a]
-        record = play_game(game, seats, np.random.default_rng(chance_seed))
-        result.records.append(record)
-        result.seats_of_a.append(i % 2)
-        if record_dir is not None:
-            _write_record(game, record, record_dir, i)
+    try:
+        for i in range(games):
+            pair_seed = seeds[2 + (i - i % 2 if paired else i)]
+            chance_seed, opening_seed = pair_seed.spawn(2)
+            seats = [player_a, player_b] if i % 2 == 0 else [player_b, player_a]
+            record = play_game(
+                game,
+                seats,
+                np.random.default_rng(chance_seed),
+                opening_moves=opening_moves,
+                opening_rng=np.random.default_rng(opening_seed),
+                on_move=on_move,
+            )
+            result.records.append(record)
+            result.seats_of_a.append(i % 2)
+            if record_dir is not None:
+                _write_record(game, record, Path(record_dir), i)
+            if bar is not None:
+                summary = result.summary()
+                bar.set_postfix_str(f"{summary['points_per_game']:+.3f} ppg", refresh=False)
+                bar.update(1)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
         if bar is not None:
-            summary = result.summary()
-            bar.set_postfix_str(f"{summary['points_per_game']:+.3f} ppg", refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
+        for player in (player_a, player_b):
+            player.close()
     return result
+
+
+def check_record_folder(folder: Path) -> None:
+    """Refuse, in one line, a ``--record`` folder that cannot take new records.
+
+    Raises:
+        SpecError: a file (or a path under one), an unwritable place, or a folder that already
+            holds game records (they would be overwritten).
+    """
+    if str(folder) in ("", "."):
+        raise SpecError("--record must name a folder for the records, e.g. --record games/")
+    for parent in [folder, *folder.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise SpecError(f"--record {folder}: {parent} is a file, not a folder")
+    if folder.is_dir() and any(folder.glob("game_*.*")):
+        raise SpecError(
+            f"--record {folder} already holds game records; choose a new folder so they are "
+            "not overwritten"
+        )
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError(f"--record {folder}: cannot write in {existing} (permission denied)")
 
 
 def _write_record(game: Game, record: GameRecord, folder: Path, index: int) -> None:

@@ -21,14 +21,13 @@ import inspect
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from rlkit.agent import Agent
 from rlkit.errors import RlkitError, SpecError, UnknownNameError
-from rlkit.specs import Spec, build_config, did_you_mean, literal_value, parse_spec
+from rlkit.specs import Spec, did_you_mean, literal_value, parse_spec
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,16 @@ AGENTS: dict[str, Entry] = {
         ),
         Entry(
             "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
+        ),
+        Entry(
+            "human",
+            "rlkit.agents.human:Human",
+            "you, at the terminal: moves in the game's notation, 'hint' asks another agent",
+        ),
+        Entry(
+            "bc",
+            "rlkit.agents.bc:BehaviourCloning",
+            "policy network cloned from game records (rlkit train bc --data DIR)",
         ),
         Entry(
             "sb3:MaskablePPO",
@@ -238,10 +247,14 @@ def make_game(spec: str | Spec) -> Any:
     kwargs = {k: literal_value(v) for k, v in spec.params.items()}
     try:
         game = factory(**kwargs)
+    except RlkitError:
+        raise
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, RlkitError):
-            raise
         raise SpecError(f"game {spec.name!r} rejected its parameters: {exc}") from None
+    except Exception as exc:  # a custom game's constructor may raise anything
+        raise SpecError(
+            f"game {str(spec)!r} could not be made: {type(exc).__name__}: {_line(exc)}"
+        ) from None
     if not isinstance(game, Game):
         raise SpecError(f"{spec.name!r} is not an rlkit Game (got {type(game).__name__})")
     return game
@@ -280,46 +293,32 @@ def resolve_agent_class(name: str) -> tuple[type, dict[str, Any]]:
     )
 
 
-def make_agent(
+# -- environments -------------------------------------------------------------------------------
+def make_env(
     spec: str | Spec,
-    observation_space: gym.Space,
-    action_space: gym.Space,
     *,
-    seed: int | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> Agent:
-    """Build a fresh agent from a spec string such as ``"q-learning:alpha=0.1"``.
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+) -> gym.Env:
+    """Build an environment from a spec such as ``"FrozenLake-v1:is_slippery=false"``.
+
+    A spec naming a :class:`~rlkit.game.Game` (a registered game without an env of the same
+    name, or a custom ``module:Class`` game) gives the game's Gymnasium env against an
+    opponent (:class:`~rlkit.envs.game_envs.GameVsOpponentEnv`); its options ``opponent=``,
+    ``play_as=`` and ``illegal_reward=`` may follow the game's own parameters.
 
     Args:
-        spec: the agent spec (see :mod:`rlkit.specs`).
-        observation_space, action_space: the environment's spaces.
-        seed: seeds the agent's own random number generators.
-        overrides: extra parameters (e.g. from a TOML config); spec parameters win.
-
-    Raises:
-        UnknownNameError, SpecError, IncompatibleEnvError.
-    """
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    cls, defaults = resolve_agent_class(spec.name)
-    if not issubclass(cls, Agent):
-        raise SpecError(
-            f"{spec.name!r} searches a game's rules and cannot act in a plain environment; "
-            "use it with `rlkit play` on a game"
-        )
-    params = {**defaults, **(overrides or {}), **spec.params}
-    config = build_config(cls.Config, params, owner=spec.name)
-    return cls(config, observation_space, action_space, seed=seed)
-
-
-# -- environments -------------------------------------------------------------------------------
-def make_env(spec: str | Spec, *, render_mode: str | None = None) -> gym.Env:
-    """Build an environment from a spec such as ``"FrozenLake-v1:is_slippery=false"``.
+        spec: the environment spec.
+        render_mode: passed to the environment.
+        max_episode_steps: wrap in Gymnasium's ``TimeLimit`` (None keeps the env's own limit).
 
     Raises:
         UnknownNameError: with close matches among rlkit and Gymnasium ids.
-        SpecError: a keyword argument the environment does not accept.
+        SpecError: anything the environment's constructor raises, in one line naming the spec.
     """
     spec = parse_spec(spec) if isinstance(spec, str) else spec
+    if max_episode_steps is not None and max_episode_steps < 1:
+        raise SpecError(f"max_episode_steps must be positive, got {max_episode_steps}")
     _ensure_builtin_envs()
     kwargs = {k: literal_value(v) for k, v in spec.params.items()}
     if render_mode is not None:
@@ -332,6 +331,8 @@ def make_env(spec: str | Spec, *, render_mode: str | None = None) -> gym.Env:
         target = entry.entry_point
     elif spec.name in gym.registry:
         target = "gym:" + spec.name
+    elif spec.name in game_entries():
+        target = game_entries()[spec.name].entry_point
     elif ":" in spec.name:
         target = spec.name
     else:
@@ -340,25 +341,43 @@ def make_env(spec: str | Spec, *, render_mode: str | None = None) -> gym.Env:
             f"unknown environment {spec.name!r}{did_you_mean(spec.name, known)} "
             "(see `rlkit list`; any gymnasium id or 'module:Class' works too)"
         )
+    env = _construct_env(spec, target, kwargs)
+    if max_episode_steps is not None:
+        env = gym.wrappers.TimeLimit(env, max_episode_steps=max_episode_steps)
+    return env
+
+
+_GAME_ENV_OPTIONS = ("opponent", "play_as", "illegal_reward", "render_mode")
+
+
+def _construct_env(spec: Spec, target: str, kwargs: dict[str, Any]) -> gym.Env:
+    """Call the env's constructor; whatever it raises becomes one line naming the spec."""
+    from rlkit.game import Game
+
     try:
         if target.startswith("gym:"):
             return gym.make(target[4:], **kwargs)
         factory = import_object(target)
-        env = factory(**kwargs)
+        if inspect.isclass(factory) and issubclass(factory, Game):
+            from rlkit.envs.game_envs import GameVsOpponentEnv
+
+            options = {k: kwargs.pop(k) for k in _GAME_ENV_OPTIONS if k in kwargs}
+            env = GameVsOpponentEnv(factory(**kwargs), **options)
+        else:
+            env = factory(**kwargs)
+    except RlkitError:
+        raise
     except TypeError as exc:
         raise SpecError(f"environment {spec.name!r} rejected its parameters: {exc}") from None
-    except (ValueError, gym.error.Error) as exc:
-        if isinstance(exc, RlkitError):
-            raise
-        raise SpecError(f"environment {spec.name!r}: {exc}") from None
+    except Exception as exc:  # a third-party constructor may raise anything
+        raise SpecError(
+            f"environment {str(spec)!r} could not be made: {type(exc).__name__}: {_line(exc)}"
+        ) from None
     if not isinstance(env, gym.Env):
         raise SpecError(f"{spec.name!r} did not produce a gymnasium.Env (got {type(env).__name__})")
     return env
 
 
-def is_checkpoint_reference(text: str) -> bool:
-    """Whether an agent argument names a checkpoint file or run folder rather than a spec."""
-    path = Path(text)
-    return (
-        text.endswith(".pt") or path.is_file() or (path.is_dir() and (path / "final.pt").exists())
-    )
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().strip("'\"")
+    return text.splitlines()[0][:160] if text else "(no message)"

@@ -23,16 +23,23 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file.
 
     Raises:
-        SpecError: the file is missing or not valid TOML (with the parser's line and column).
+        SpecError: the file is missing, a folder, unreadable, not UTF-8 or not valid TOML
+            (with the parser's line and column).
     """
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"config file {str(path)!r} is a folder; give a .toml file")
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
         raise SpecError(f"config file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"config file {str(path)!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SpecError(f"config file {str(path)!r} cannot be read: {exc.strerror}") from None
 
 
 def _value(value: Any) -> str:

@@ -18,38 +18,46 @@ approximately: their rollout buffers are not part of a checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
+import os
+import shutil
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
 from rlkit.agent import Agent, Learner, Transition, split_observation
 from rlkit.checkpoint import (
     Checkpoint,
+    agent_from_checkpoint,
     load_checkpoint,
-    save_checkpoint,
-    space_from_dict,
-    space_to_dict,
+    save_agent,
     write_atomically,
 )
 from rlkit.errors import CheckpointError, RlkitError, SpecError
 from rlkit.game import Game, GameAgent, GameLearner
+
+if TYPE_CHECKING:
+    from rlkit.builder import Runtime
 from rlkit.registry import make_env, resolve_agent_class
-from rlkit.specs import build_config, config_to_dict, parse_spec
+from rlkit.specs import config_to_dict, parse_spec
 from rlkit.tomlio import dumps_toml
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that defines a training run (written to ``config.toml``)."""
+    """Everything that defines a training run (written to ``config.toml``).
+
+    Every field is checked for its type here, so a TOML file with ``steps = "many"`` or
+    ``seed = -1`` is refused in one line before anything runs.
+    """
 
     agent: str
     env: str
@@ -58,16 +66,32 @@ class RunSettings:
     episodes: int | None = None
     log_interval: int = 1000
     checkpoint_interval: int = 100_000
+    max_episode_steps: int | None = None
+    """Cut episodes at this many steps (Gymnasium's TimeLimit); None keeps the env's own."""
 
     def __post_init__(self) -> None:
+        for name in ("agent", "env"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise SpecError(f"{name} must be a spec string such as 'cliff', got {value!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise SpecError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("steps", "episodes", "max_episode_steps"):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value <= 0):
+                raise SpecError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("log_interval", "checkpoint_interval"):
+            value = getattr(self, name)
+            if not _is_int(value) or value <= 0:
+                raise SpecError(f"{name} must be a positive integer, got {value!r}")
         if self.steps is None and self.episodes is None:
             raise SpecError("give a training budget: --steps N or --episodes N")
-        for name in ("steps", "episodes"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise SpecError(f"--{name} must be positive, got {value}")
-        if self.log_interval <= 0 or self.checkpoint_interval <= 0:
-            raise SpecError("log and checkpoint intervals must be positive")
+        if self.steps is not None and self.episodes is not None:
+            raise SpecError("give one training budget, steps or episodes, not both")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -242,7 +266,9 @@ class MetricsLog:
         if new_file:
             self._columns = list(row)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self._columns, extrasaction="ignore")
+            writer = csv.DictWriter(
+                f, fieldnames=self._columns, extrasaction="ignore", lineterminator="\n"
+            )
             if new_file:
                 writer.writeheader()
             writer.writerow({k: _fmt(v) for k, v in row.items()})
@@ -316,88 +342,6 @@ def _env_rng_state(env: gym.Env) -> dict[str, Any] | None:
     return None if rng is None else rng.bit_generator.state
 
 
-def _agent_metadata(agent_name: str, agent: Agent | GameAgent, env_spec: str) -> dict[str, Any]:
-    from rlkit import __version__
-
-    metadata = {
-        "agent": parse_spec(agent_name).name,  # parameters live in "config"
-        "config": config_to_dict(agent.config),
-        "env": env_spec,
-        "rlkit_version": __version__,
-        "extra_state": agent.extra_state(),
-    }
-    if isinstance(agent, GameAgent):  # rebuilt from the game spec in "env"
-        metadata["kind"] = "game_agent"
-    else:
-        metadata["observation_space"] = space_to_dict(agent.observation_space)
-        metadata["action_space"] = space_to_dict(agent.action_space)
-    return metadata
-
-
-def save_agent(
-    path: str | Path,
-    agent_name: str,
-    agent: Agent,
-    *,
-    env: str = "",
-    training: dict[str, Any] | None = None,
-) -> None:
-    """Save an agent (weights, config, spaces, RNG state) as an rlkit checkpoint."""
-    metadata = _agent_metadata(agent_name, agent, env)
-    if training is not None:
-        metadata["training"] = training
-    save_checkpoint(path, metadata, agent.state_dict())
-
-
-def agent_from_checkpoint(
-    checkpoint: Checkpoint, *, where: str = "checkpoint", overrides: dict[str, Any] | None = None
-) -> Agent:
-    """Rebuild the agent stored in a loaded checkpoint.
-
-    ``overrides`` replace stored config values that do not change the weights' meaning,
-    e.g. ``{"device": "cpu"}`` to evaluate a GPU-trained agent on a laptop.
-
-    Raises:
-        CheckpointError: metadata or tensors do not fit the agent they name.
-    """
-    meta = checkpoint.metadata
-    try:
-        name = meta["agent"]
-        cls, _ = resolve_agent_class(name)
-        config = build_config(cls.Config, meta["config"], owner=name)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{where} has corrupt metadata: {exc}") from None
-    if overrides:  # a user's mistake here is a SpecError, not a corrupt checkpoint
-        config = build_config(cls.Config, overrides, owner=name, base=config)
-    try:
-        if meta.get("kind") == "game_agent":
-            from rlkit.registry import make_game
-
-            agent = cls(config, make_game(meta["env"]))
-        else:
-            agent = cls(
-                config,
-                space_from_dict(meta["observation_space"]),
-                space_from_dict(meta["action_space"]),
-            )
-        agent.load_state_dict(checkpoint.tensors)
-        agent.load_extra_state(meta.get("extra_state", {}))
-    except CheckpointError:
-        raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{where} does not fit its agent {name!r}: {exc}") from None
-    return agent
-
-
-def load_agent(path: str | Path) -> Agent:
-    """Load an agent saved by ``rlkit train`` (a ``.pt`` file, or a run folder's final.pt).
-
-    Raises:
-        CheckpointError: missing, truncated or corrupt file.
-    """
-    return agent_from_checkpoint(load_checkpoint(path), where=f"checkpoint {str(path)!r}")
-
-
 def read_run_config(path: Path) -> tuple[RunSettings, dict[str, Any]]:
     """Read a run's ``config.toml``: the settings and the agent's parameters.
 
@@ -408,6 +352,11 @@ def read_run_config(path: Path) -> tuple[RunSettings, dict[str, Any]]:
 
     data = load_toml(path)
     agent_params = data.pop("agent_config", {})
+    if not isinstance(agent_params, dict):
+        raise SpecError(
+            f"{path}: agent_config must be a table ([agent_config] with key = value lines), "
+            f"got {agent_params!r}"
+        )
     known = {f for f in RunSettings.__dataclass_fields__}
     unknown = set(data) - known
     if unknown:
@@ -439,57 +388,127 @@ def train(
     resume: bool = False,
     progress: bool = True,
     tensorboard: bool = True,
-    torch_threads: int | None = None,
-) -> Agent:
+    runtime: Runtime | None = None,
+) -> Agent | GameAgent:
     """Run (or resume) a training run in ``run_dir`` and return the trained agent.
 
-    Ctrl-C stops at the next step, saves ``checkpoint.pt`` and raises KeyboardInterrupt; a
-    second Ctrl-C interrupts immediately.
+    Ctrl-C or SIGTERM stops at the next step, saves ``checkpoint.pt`` and raises
+    KeyboardInterrupt; a second one interrupts immediately. A run that fails before its first
+    checkpoint removes the folder it created, so the same command can simply be run again.
 
     Raises:
-        RlkitError: unknown names, bad parameters, an agent that cannot learn, an occupied
-            ``run_dir`` when not resuming, or a missing checkpoint when resuming.
+        RlkitError: unknown names, bad parameters, an agent that cannot learn or cannot be
+            saved, an occupied ``run_dir`` when not resuming, or a missing checkpoint when
+            resuming.
     """
+    from rlkit.builder import Runtime, build_agent
+    from rlkit.registry import make_game
+
     run_dir = Path(run_dir)
-    from rlkit.registry import make_agent, make_game
-
+    runtime = runtime or Runtime()
     # A game learner (TD(λ) self-play) trains on the rules; everything else on an env.
-    cls, defaults = resolve_agent_class(parse_spec(settings.agent).name)
-    # (A game learner seeds its own generators; an env is seeded below.)
-    world: gym.Env | Game = (
-        make_game(settings.env) if issubclass(cls, GameLearner) else make_env(settings.env)
-    )
-
+    cls, _ = resolve_agent_class(parse_spec(settings.agent).name) if not resume else (None, {})
     if resume:
         checkpoint = _latest_checkpoint(run_dir)
         if checkpoint is None:
-            raise CheckpointError(f"{run_dir} holds no checkpoint to resume from")
-        agent = agent_from_checkpoint(checkpoint, where=f"checkpoint in {run_dir}")
+            raise CheckpointError(
+                f"{run_dir} holds no checkpoint to resume from (it stopped before the first "
+                "save): start it again with a new --out"
+            )
+        is_game_learner = checkpoint.metadata.get("kind") == "game_agent"
+    else:
+        is_game_learner = issubclass(cls, GameLearner)
+    world: gym.Env | Game = (
+        make_game(settings.env)
+        if is_game_learner
+        else make_env(settings.env, max_episode_steps=settings.max_episode_steps)
+    )
+
+    if resume:
+        agent = agent_from_checkpoint(
+            checkpoint,
+            where=f"checkpoint in {run_dir}",
+            device=runtime.device,
+            game=world if is_game_learner else None,
+        )
+        runtime.apply_threads()
         counters = checkpoint.metadata.get("training", {})
     else:
-        if any((run_dir / name).exists() for name in _RUN_OUTPUTS):
-            raise RlkitError(
-                f"{run_dir} already holds a run: use --resume {run_dir} or choose another --out"
-            )
-        if isinstance(world, gym.Env):
-            agent = make_agent(
-                settings.agent,
-                world.observation_space,
-                world.action_space,
-                seed=settings.seed,
-                overrides=agent_params,
-            )
-        else:
-            spec = parse_spec(settings.agent)
-            params = {**defaults, **(agent_params or {}), **spec.params}
-            config = build_config(cls.Config, params, owner=spec.name)
-            agent = cls(config, world, seed=settings.seed)
+        check_run_folder(run_dir)
+        agent = build_agent(
+            settings.agent,
+            env=world if isinstance(world, gym.Env) else None,
+            game=world if isinstance(world, Game) else None,
+            seed=settings.seed,
+            runtime=runtime,
+            overrides=agent_params,
+        )
         counters = {}
     if not isinstance(agent, Learner | GameLearner):
         raise RlkitError(f"agent {settings.agent!r} does not learn; nothing to train")
-    set_torch_threads(torch_threads)
+    _check_saveable(agent, settings.agent)
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    created = not run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return _run(
+            agent, world, settings, run_dir, agent_params, counters, resume, progress, tensorboard
+        )
+    except BaseException:
+        # Nothing worth keeping was saved (an error, or Ctrl-C before the first checkpoint):
+        # leave no folder behind that would block running the same command again.
+        if created and not any((run_dir / n).exists() for n in ("checkpoint.pt", "final.pt")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """Refuse, in one line, an ``--out`` that cannot become a new run folder.
+
+    Raises:
+        RlkitError: empty path, an existing run, a file (or a path under a file), or a place
+            that cannot be written.
+    """
+    if str(run_dir) in ("", "."):
+        raise SpecError("--out must name a new folder, e.g. --out runs/first")
+    for parent in [run_dir, *run_dir.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise RlkitError(f"--out {run_dir}: {parent} is a file, not a folder")
+    if run_dir.exists() and any((run_dir / name).exists() for name in _RUN_OUTPUTS):
+        raise RlkitError(
+            f"{run_dir} already holds a run: use --resume {run_dir} or choose another --out"
+        )
+    existing = next(p for p in [run_dir, *run_dir.parents] if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RlkitError(f"--out {run_dir}: cannot write in {existing} (permission denied)")
+
+
+def _check_saveable(agent: Any, name: str) -> None:
+    """Fail before training, not after it, when the agent's state cannot be checkpointed."""
+    from rlkit.agent import Persistent
+    from rlkit.checkpoint import as_tensors, metadata_json
+
+    cls = type(agent)
+    if cls.state_dict is Persistent.state_dict and cls.extra_state is Persistent.extra_state:
+        raise RlkitError(
+            f"{name!r} learns but does not override state_dict() (or extra_state()): its "
+            "checkpoint would hold an untrained agent; implement state_dict/load_state_dict"
+        )
+    as_tensors(agent.state_dict(), where=f"{cls.__name__}.state_dict()")
+    metadata_json({"extra_state": agent.extra_state()})
+
+
+def _run(
+    agent: Any,
+    world: gym.Env | Game,
+    settings: RunSettings,
+    run_dir: Path,
+    agent_params: dict[str, Any] | None,
+    counters: dict[str, Any],
+    resume: bool,
+    progress: bool,
+    tensorboard: bool,
+) -> Any:
     config_text = dumps_toml(
         {
             **_settings_dict(settings),
@@ -527,18 +546,18 @@ def train(
         settings, metrics=metrics, save=save, progress=progress, steps=steps, episodes=episodes
     )
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         if session.interrupted:
             raise KeyboardInterrupt
         session.interrupted = True
 
-    previous = _install_sigint(on_sigint)
+    previous = _install_handlers(on_signal)
     started = time.perf_counter()
     try:
         try:
             agent.fit(world, session)
         finally:
-            _restore_sigint(previous)
+            _restore_handlers(previous)
             session.close()
         if session.interrupted:
             save("checkpoint.pt")
@@ -558,16 +577,6 @@ def train(
     return agent
 
 
-def set_torch_threads(threads: int | None) -> None:
-    """Limit torch's CPU threads, if an agent has imported torch (tabular agents do not).
-
-    Small networks run faster on one thread: splitting a 64-unit matrix product across cores
-    costs more in synchronisation than it saves.
-    """
-    if threads is not None and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-
-
 _RUN_OUTPUTS = ("metrics.csv", "checkpoint.pt", "final.pt")  # what a new run must not overwrite
 
 
@@ -575,13 +584,15 @@ def _settings_dict(settings: RunSettings) -> dict[str, Any]:
     return {k: v for k, v in settings.__dict__.items() if v is not None}
 
 
-def _install_sigint(handler: Callable[[int, Any], None]) -> Any:
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not in the main thread: leave Ctrl-C alone
-        return None
+def _install_handlers(handler: Callable[[int, Any], None]) -> dict[int, Any]:
+    """Route Ctrl-C and SIGTERM (what cluster schedulers send) to ``handler``."""
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not in the main thread: leave signals alone
+            previous[signum] = signal.signal(signum, handler)
+    return previous
 
 
-def _restore_sigint(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)

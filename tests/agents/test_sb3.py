@@ -21,16 +21,11 @@ import pytest
 import torch
 
 import rlkit
-from rlkit.checkpoint import load_checkpoint
+from rlkit.checkpoint import agent_from_checkpoint, load_checkpoint, save_agent
 from rlkit.cli import main
 from rlkit.errors import IncompatibleEnvError, SpecError
 from rlkit.evaluation import evaluate
-from rlkit.training import (
-    RunSettings,
-    TrainingSession,
-    agent_from_checkpoint,
-    save_agent,
-)
+from rlkit.training import RunSettings, TrainingSession
 
 pytest.importorskip("stable_baselines3")
 

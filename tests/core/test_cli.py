@@ -125,8 +125,14 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert proc.returncode == 130, err
     assert (run / "checkpoint.pt").exists() and not (run / "final.pt").exists()
     assert "--resume" in err
-    done = rlkit_cli("train", "--resume", str(run), "--steps", "1000", "--quiet")
-    # The budget is already spent, so resuming only writes the final checkpoint.
+    # A budget below what the run has done would silently do nothing: refused in one line.
+    smaller = rlkit_cli("train", "--resume", str(run), "--steps", "1000", "--quiet")
+    assert smaller.returncode == 2 and "must be larger" in smaller.stderr
+    assert smaller.stderr.count("\n") == 1 and "Traceback" not in smaller.stderr
+    from rlkit.checkpoint import load_checkpoint
+
+    trained = load_checkpoint(run / "checkpoint.pt").metadata["training"]["steps"]
+    done = rlkit_cli("train", "--resume", str(run), "--steps", str(trained + 1000), "--quiet")
     assert done.returncode == 0, done.stderr
     assert (run / "final.pt").exists()
 
