@@ -27,7 +27,7 @@ from rlkit.errors import IncompatibleEnvError
 from rlkit.schedules import Schedule, ScheduleKind
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 
 @dataclass(frozen=True)
@@ -168,19 +168,19 @@ class QLearning(Learner):
         """The greedy action of every state (lowest action among ties), shape [states]."""
         return self.q_table().argmax(axis=1)
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        import torch  # only when saving: tabular training itself needs no torch
+    state_format = "numpy"  # a Q-table never needs torch, not even to be saved or loaded
 
-        return {"q": torch.from_numpy(self.q_table())}
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"q": self.q_table()}
 
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        q = tensors["q"]
+    def load_state_dict(self, tensors: dict[str, np.ndarray]) -> None:
+        q = np.asarray(tensors["q"], dtype=np.float64)
         if tuple(q.shape) != (self.num_states, self.num_actions):
             raise ValueError(
                 f"Q-table has shape {tuple(q.shape)}, expected "
                 f"{(self.num_states, self.num_actions)}"
             )
-        self.q = q.double().tolist()
+        self.q = q.tolist()
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "steps": self.steps}

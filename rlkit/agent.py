@@ -58,13 +58,17 @@ class Persistent:
     """
 
     Config: ClassVar[type] = NoConfig
+    state_format: ClassVar[str] = "torch"
+    """What :meth:`load_state_dict` receives: ``"torch"`` tensors, or ``"numpy"`` arrays for
+    agents that never use torch (so loading a Q-table does not import it)."""
 
     def __init__(self, config: Any, seed: int | None) -> None:
         self.config = config
         self.rng = np.random.default_rng(seed)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Learnable state as named tensors (empty for agents that do not learn)."""
+        """Learnable state as named torch tensors or numpy arrays (empty for agents that do
+        not learn)."""
         return {}
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:

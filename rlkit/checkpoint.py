@@ -1,18 +1,19 @@
-"""Checkpoints: an agent's tensors plus JSON metadata, loadable without running pickled code.
+"""Checkpoints: an agent's arrays plus JSON metadata, loadable without running pickled code.
 
-File layout (one ``torch.save`` of plain containers)::
+File layout (format version 2): an uncompressed numpy ``.npz`` archive (a zip) holding
 
-    {
-        "format": "rlkit-checkpoint",
-        "format_version": 1,
-        "metadata": "<JSON text>",   # agent name, config, spaces, env, training counters, ...
-        "tensors": {name: Tensor},   # Agent.state_dict()
-    }
+- ``__rlkit__``: the UTF-8 JSON text ``{"format": "rlkit-checkpoint", "format_version": 2,
+  "metadata": {...}, "dtypes": {name: "bfloat16", ...}}`` as a uint8 array — agent name,
+  config, spaces or game, env, training counters, extra state;
+- one array per entry of ``Agent.state_dict()`` (bfloat16 tensors, which numpy cannot hold,
+  as their uint16 bit patterns, named in ``dtypes``).
 
-Loading uses ``torch.load(weights_only=True)``, which refuses anything but tensors and plain
-Python containers, so a checkpoint from an untrusted source cannot execute code. Files are
-written to a temporary name in the same folder and renamed into place, so a crash or Ctrl-C
-mid-write never leaves a truncated checkpoint where a good one stood.
+Loading uses ``numpy.load(allow_pickle=False)``, which refuses anything but plain arrays, so a
+checkpoint from an untrusted source cannot execute code, and it needs no torch: a Q-table loads
+in milliseconds. Format version 1 (one ``torch.save`` of plain containers, written by rlkit
+0.1) still loads, with ``torch.load(weights_only=True)``. Files are written to a temporary name
+in the same folder and renamed into place, so a crash or Ctrl-C mid-write never leaves a
+truncated checkpoint where a good one stood.
 """
 
 from __future__ import annotations
@@ -21,34 +22,58 @@ import contextlib
 import json
 import os
 import pickle
+import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
-if TYPE_CHECKING:  # imported where used: `rlkit list` and `--help` need no torch
+if TYPE_CHECKING:  # imported where used: `rlkit list` and tabular agents need no torch
     import torch
 
 from rlkit.errors import CheckpointError
 
 FORMAT = "rlkit-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_HEADER = "__rlkit__"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A loaded checkpoint: metadata (plain JSON values) and named tensors."""
+    """A loaded checkpoint: metadata (plain JSON values) and named arrays.
+
+    ``arrays`` are numpy arrays (bfloat16 entries as uint16 bits, see ``dtypes``);
+    ``tensors`` gives the same entries as torch tensors (importing torch on first use).
+    """
 
     metadata: dict[str, Any]
-    tensors: dict[str, torch.Tensor]
+    arrays: dict[str, Any]
+    dtypes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tensors(self) -> dict[str, torch.Tensor]:
+        import torch
+
+        out = {}
+        for name, value in self.arrays.items():
+            if isinstance(value, torch.Tensor):
+                out[name] = value
+            elif self.dtypes.get(name) == "bfloat16":
+                out[name] = torch.from_numpy(np.array(value)).view(torch.bfloat16)
+            else:
+                out[name] = torch.from_numpy(np.array(value))
+        return out
 
 
 def write_atomically(path: str | os.PathLike[str], write: Any) -> None:
-    """Call ``write(tmp_path)`` and move the result to ``path`` in one rename."""
+    """Call ``write(tmp_path)`` and move the result to ``path`` in one rename.
+
+    The file gets the permissions any new file gets (the umask), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -63,57 +88,77 @@ def write_atomically(path: str | os.PathLike[str], write: Any) -> None:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], metadata: dict[str, Any], tensors: dict[str, torch.Tensor]
+    path: str | os.PathLike[str], metadata: dict[str, Any], tensors: dict[str, Any]
 ) -> None:
     """Write a checkpoint atomically.
 
-    ``tensors`` values may be torch tensors or numpy arrays (stored as tensors); ``metadata``
-    must be JSON-serialisable (numpy scalars and arrays are converted).
+    Args:
+        path: the file to write (conventionally ``*.pt``).
+        metadata: JSON values (numpy scalars and arrays are converted).
+        tensors: named torch tensors or numpy arrays (``Agent.state_dict()``).
 
     Raises:
         CheckpointError: a value that cannot be stored, named, before anything is written.
     """
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "metadata": metadata_json(metadata),
-        "tensors": as_tensors(tensors),
-    }
-    import torch
+    arrays, dtypes = as_arrays(tensors)
+    header = json.dumps(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "metadata": json.loads(metadata_json(metadata)),
+            "dtypes": dtypes,
+        },
+        sort_keys=True,
+    )
+    if _HEADER in arrays:
+        raise CheckpointError(f"state_dict() may not use the reserved name {_HEADER!r}")
+    payload = {_HEADER: np.frombuffer(header.encode("utf-8"), dtype=np.uint8), **arrays}
 
-    write_atomically(path, lambda tmp: torch.save(payload, tmp))
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+            np.savez(f, **payload)
+
+    write_atomically(path, write)
 
 
-def as_tensors(values: Any, where: str = "state_dict()") -> dict[str, torch.Tensor]:
-    """Named tensors from a ``state_dict``: torch tensors, numpy arrays or numbers.
+def as_arrays(values: Any, where: str = "state_dict()") -> tuple[dict[str, np.ndarray], dict]:
+    """Named numpy arrays from a ``state_dict`` of torch tensors, numpy arrays or numbers.
+
+    Returns:
+        ``(arrays, dtypes)``: bfloat16 tensors become their uint16 bits, named in ``dtypes``.
 
     Raises:
-        CheckpointError: not a mapping of names to arrays, naming the offending entry.
+        CheckpointError: not a mapping of names to numeric arrays, naming the offending entry.
     """
-    import torch
-
     if not isinstance(values, dict):
         raise CheckpointError(
             f"{where} must return a dict of named tensors or numpy arrays, got "
             f"{type(values).__name__}"
         )
-    out = {}
+    torch = sys.modules.get("torch")  # a tensor in values means torch is already loaded
+    arrays: dict[str, np.ndarray] = {}
+    dtypes: dict[str, str] = {}
     for key, value in values.items():
         if not isinstance(key, str):
             raise CheckpointError(f"{where} has a non-string key {key!r}")
-        if isinstance(value, torch.Tensor):
-            out[key] = value.detach().cpu().contiguous()
+        if torch is not None and isinstance(value, torch.Tensor):
+            value = value.detach().cpu().contiguous()
+            if value.dtype == torch.bfloat16:
+                arrays[key] = value.view(torch.int16).numpy().view(np.uint16).copy()
+                dtypes[key] = "bfloat16"
+            else:
+                arrays[key] = value.numpy().copy()
         elif isinstance(value, np.ndarray | np.generic | int | float | bool) and (
             np.asarray(value).dtype.kind in "biuf"
         ):
-            out[key] = torch.from_numpy(np.ascontiguousarray(np.asarray(value)).copy())
+            arrays[key] = np.array(value)
         else:
             raise CheckpointError(
                 f"{where} entry {key!r} is a {type(value).__name__}, which a checkpoint cannot "
                 "hold: use torch tensors or numeric numpy arrays (other state goes in "
                 "extra_state(), as JSON)"
             )
-    return out
+    return arrays, dtypes
 
 
 def metadata_json(metadata: dict[str, Any]) -> str:
@@ -166,6 +211,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             "checkpoint file or a run folder)"
         )
     what = _sniff(path)
+    if what == "npz":
+        return _load_npz(path)
     if what is not None:
         raise CheckpointError(f"{str(path)!r} is {what}, not an rlkit checkpoint ({_EXPECTED})")
     import torch
@@ -185,10 +232,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(
             f"{str(path)!r} is a torch file but not an rlkit checkpoint ({_EXPECTED})"
         )
-    if payload.get("format_version") != FORMAT_VERSION:
+    if payload.get("format_version") != 1:
         raise CheckpointError(
             f"checkpoint {str(path)!r} has format version {payload.get('format_version')}, "
-            f"this rlkit reads version {FORMAT_VERSION}"
+            f"this rlkit reads versions 1 and {FORMAT_VERSION}"
         )
     try:
         metadata = json.loads(payload["metadata"])
@@ -198,6 +245,42 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"checkpoint {str(path)!r} has corrupt metadata") from None
     return Checkpoint(metadata, tensors)
+
+
+def _load_npz(path: Path) -> Checkpoint:
+    """Format version 2 (see the module docstring): plain arrays, no pickles, no torch."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except ValueError:  # allow_pickle=False met an object array
+        raise CheckpointError(
+            f"{str(path)!r} holds pickled Python objects, which rlkit does not unpickle "
+            f"because unpickling can run code ({_EXPECTED})"
+        ) from None
+    except Exception as exc:  # zip and format errors of a damaged file
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is truncated or corrupt ({_first_words(exc)})"
+        ) from None
+    header_bytes = arrays.pop(_HEADER, None)
+    if header_bytes is None:
+        raise CheckpointError(f"{str(path)!r} is a numpy archive but not an rlkit checkpoint")
+    try:
+        header = json.loads(header_bytes.tobytes().decode("utf-8"))
+        if header.get("format") != FORMAT:
+            raise CheckpointError(f"{str(path)!r} is not an rlkit checkpoint")
+        if header.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} has format version {header.get('format_version')}, "
+                f"this rlkit reads versions 1 and {FORMAT_VERSION}"
+            )
+        metadata, dtypes = header["metadata"], header.get("dtypes", {})
+        if not isinstance(metadata, dict) or not isinstance(dtypes, dict):
+            raise TypeError
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CheckpointError(f"checkpoint {str(path)!r} has corrupt metadata") from None
+    return Checkpoint(metadata, arrays, dtypes)
 
 
 _EXPECTED = "rlkit expects a .pt file written by `rlkit train` or a run folder"
@@ -229,9 +312,13 @@ def _sniff(path: Path) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError):
-            return None  # let torch report the damage
+            return "npz" if _HEADER.encode() in head else None  # let the loader report damage
+        if f"{_HEADER}.npy" in names:
+            return "npz"
         if "policy.pth" in names or "data" in names:
             return "a Stable-Baselines3 model zip (train it with `rlkit train sb3:PPO ...` instead)"
+        if any(n.endswith(".npy") for n in names):
+            return "a numpy archive"
         if not any(n.endswith("data.pkl") for n in names):
             return "a zip archive"
         return None
@@ -293,8 +380,9 @@ def save_agent(
     metadata = agent_metadata(agent_name, agent, env)
     if training is not None:
         metadata["training"] = training
-    tensors = as_tensors(agent.state_dict(), where=f"{type(agent).__name__}.state_dict()")
-    save_checkpoint(path, metadata, tensors)
+    state = agent.state_dict()
+    as_arrays(state, where=f"{type(agent).__name__}.state_dict()")  # names a bad entry
+    save_checkpoint(path, metadata, state)
 
 
 def agent_from_checkpoint(
@@ -356,7 +444,9 @@ def agent_from_checkpoint(
                 space_from_dict(meta["observation_space"]),
                 space_from_dict(meta["action_space"]),
             )
-        agent.load_state_dict(checkpoint.tensors)
+        # Agents that never use torch (tabular ones) get numpy arrays and never import it.
+        uses_numpy = getattr(cls, "state_format", "torch") == "numpy"
+        agent.load_state_dict(checkpoint.arrays if uses_numpy else checkpoint.tensors)
         agent.load_extra_state(meta.get("extra_state", {}))
     except RlkitError:
         raise

@@ -252,14 +252,7 @@ class MetricsLog:
             with self.path.open(newline="") as f:
                 header = next(csv.reader(f), None)
             self._columns = header or None
-        self._tb = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard is optional
-                SummaryWriter = None
-            if SummaryWriter is not None:
-                self._tb = SummaryWriter(log_dir=str(run_dir / "tb"))
+        self._tb = ScalarEvents(run_dir / "tb") if tensorboard else None
 
     def write(self, row: dict[str, float]) -> None:
         new_file = self._columns is None
@@ -275,7 +268,7 @@ class MetricsLog:
         if self._tb is not None:
             for key, value in row.items():
                 if key not in ("steps", "episodes"):
-                    self._tb.add_scalar(key, value, global_step=int(row["steps"]))
+                    self._tb.add_scalar(key, value, int(row["steps"]))
 
     def truncate_after(self, steps: int) -> None:
         """Drop rows written after ``steps`` (a resumed run rewrites them)."""
@@ -294,6 +287,39 @@ class MetricsLog:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+class ScalarEvents:
+    """TensorBoard scalars written with the ``tensorboard`` package alone.
+
+    torch's ``SummaryWriter`` would import torch (3 s here) into runs that never use it, such
+    as tabular Q-learning. The writer starts at the first scalar; without the optional
+    ``tensorboard`` package it writes nothing.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._writer: Any = None
+        self._available = True
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        if not self._available:
+            return
+        try:
+            from tensorboard.compat.proto.event_pb2 import Event
+            from tensorboard.compat.proto.summary_pb2 import Summary
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError:  # tensorboard is optional
+            self._available = False
+            return
+        if self._writer is None:
+            self._writer = EventFileWriter(str(self.log_dir))
+        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
+        self._writer.add_event(Event(wall_time=time.time(), step=step, summary=summary))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _fmt(value: float) -> str:
@@ -486,7 +512,7 @@ def check_run_folder(run_dir: Path) -> None:
 def _check_saveable(agent: Any, name: str) -> None:
     """Fail before training, not after it, when the agent's state cannot be checkpointed."""
     from rlkit.agent import Persistent
-    from rlkit.checkpoint import as_tensors, metadata_json
+    from rlkit.checkpoint import as_arrays, metadata_json
 
     cls = type(agent)
     if cls.state_dict is Persistent.state_dict and cls.extra_state is Persistent.extra_state:
@@ -494,7 +520,7 @@ def _check_saveable(agent: Any, name: str) -> None:
             f"{name!r} learns but does not override state_dict() (or extra_state()): its "
             "checkpoint would hold an untrained agent; implement state_dict/load_state_dict"
         )
-    as_tensors(agent.state_dict(), where=f"{cls.__name__}.state_dict()")
+    as_arrays(agent.state_dict(), where=f"{cls.__name__}.state_dict()")
     metadata_json({"extra_state": agent.extra_state()})
 
 

@@ -2,7 +2,6 @@
 
 import json
 import pickle
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -64,11 +63,11 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         save_checkpoint(tmp_path / "a.pt", {"bad": object()}, {})
     assert (tmp_path / "a.pt").read_bytes() == before
 
-    def broken_save(payload, path):  # a disk that fails mid-write
-        Path(path).write_bytes(b"partial")
+    def broken_save(file, **arrays):  # a disk that fails mid-write
+        file.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr("torch.save", broken_save)
+    monkeypatch.setattr("numpy.savez", broken_save)
     with pytest.raises(OSError):
         save_checkpoint(tmp_path / "a.pt", {"fine": 1}, {})
     assert (tmp_path / "a.pt").read_bytes() == before

@@ -296,7 +296,7 @@ def test_truncated_and_foreign_checkpoints_are_reported(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
     for name, message in [
         ("cut.pt", "truncated or corrupt"),
-        ("junk.pt", "truncated or corrupt"),
+        ("junk.pt", "is a text file"),
         ("foreign.pt", "not an rlkit checkpoint"),
     ]:
         result = rlkit_cli("eval", str(tmp_path / name), "--env", "FrozenLake-v1")
