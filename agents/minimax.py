@@ -59,6 +59,7 @@ lowest tied action instead.
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 from collections.abc import Callable
@@ -115,8 +116,10 @@ class MinimaxConfig:
     """Search limits and options of :class:`Minimax`."""
 
     depth: int | None = None
-    """Maximum search depth in moves (plies; chance events do not count). None: deepen until
-    the value is proven, i.e. solve the game from the position (unless ``time`` runs out)."""
+    """Maximum search depth in moves (plies; chance events do not count). None: with ``time``,
+    deepen until the time runs out; without, solve games small enough to solve (tic-tac-toe)
+    and search others to a depth of about 1e5 positions (:func:`default_depth`: connect four
+    5, 9x9 Go 2, backgammon 1)."""
     time: float | None = None
     """Seconds per move for iterative deepening; the deepest completed iteration's move is
     played (depth 1 always completes). None: no limit. Makes play time-dependent."""
@@ -212,6 +215,35 @@ def _ordered(moves: list[int], *first: int | None) -> list[int]:
     return front + [m for m in moves if m not in front] if front else moves
 
 
+SOLVE_BUDGET = 1e9
+"""Bare ``minimax`` solves a game whose tree has at most about this many lines
+(``num_actions ** max_game_length``): tic-tac-toe (9**9 ≈ 3.9e8) yes, connect four no."""
+DEFAULT_NODES = 1e5
+"""Otherwise it searches to the depth that visits about this many positions."""
+
+
+def default_depth(info: Any) -> int:
+    """The search depth of ``minimax`` without ``depth=`` or ``time=``.
+
+    Solving (the full game length) when the game is small enough, else the depth ``d`` with
+    ``num_actions ** d ≈ DEFAULT_NODES`` (chance nodes multiply the tree, so one level less),
+    at least 1: connect four 5, 9x9 Go 2, 19x19 Go and backgammon 1. Deterministic, unlike a
+    time budget, so games repeat for a seed.
+
+        >>> from rlkit.envs.connect_four import ConnectFour
+        >>> from rlkit.envs.tictactoe import TicTacToe
+        >>> default_depth(ConnectFour().info), default_depth(TicTacToe().info)
+        (5, 9)
+    """
+    branching = max(2, info.num_actions)
+    if not info.has_chance and math.log(SOLVE_BUDGET) >= info.max_game_length * math.log(
+        branching
+    ):
+        return info.max_game_length
+    depth = int(math.log(DEFAULT_NODES) / math.log(branching))
+    return max(1, depth - 1 if info.has_chance else depth)
+
+
 def _value_agent_evaluator(spec: str, game: Game, seed: int | None) -> Evaluator:
     """The ``value(state, player)`` of the agent ``spec`` as a minimax evaluator.
 
@@ -223,8 +255,16 @@ def _value_agent_evaluator(spec: str, game: Game, seed: int | None) -> Evaluator
 
     agent = make_player(spec, game, seed=seed).agent
     value = getattr(agent, "value", None)
+    if callable(value):
+        try:  # minimax's own value(state) does not take a player: not an evaluation
+            inspect.signature(value).bind(None, 0)
+        except TypeError:
+            value = None
     if not callable(value):
-        raise SpecError(f"minimax value={spec!r}: that agent has no value(state, player)")
+        raise SpecError(
+            f"minimax value={spec!r}: that agent has no value(state, player) to evaluate "
+            "positions with (pubeval, td-gammon and TD(lambda) checkpoints do)"
+        )
     return lambda game, state, player: float(value(state, player))
 
 
@@ -278,6 +318,9 @@ class Minimax(GameAgent):
         self._nodes = 0
         self._horizon_hits = 0  # leaves cut off by the depth limit (or unsolved table entries)
         self._deadline = math.inf
+        self.max_depth = default_depth(info) if config.depth is None else config.depth
+        if config.depth is None and config.time is not None:
+            self.max_depth = info.max_game_length  # deepen until the time runs out
 
     # -- the agent's interface ------------------------------------------------------------------
     def act(self, state: Any) -> int:
@@ -312,7 +355,7 @@ class Minimax(GameAgent):
         line: tuple[int, ...] = (entry.move,) if entry is not None else ()
         scores: dict[int, float] = {}
         best, solved, completed = 0.0, False, 0
-        max_depth = config.depth if config.depth is not None else game.info.max_game_length
+        max_depth = self.max_depth
         for depth in range(1, max_depth + 1):
             has_time = config.time is not None and depth > 1
             self._deadline = start + config.time if has_time else math.inf

@@ -24,6 +24,7 @@ import os
 import pickle
 import sys
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     import torch
 
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols: noise here
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(
             f"{str(path)!r} holds pickled Python objects (e.g. a whole torch module), which rlkit "

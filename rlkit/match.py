@@ -296,6 +296,10 @@ def check_record_folder(folder: Path) -> None:
     existing = next(p for p in [folder, *folder.parents] if p.exists())
     if not os.access(existing, os.W_OK | os.X_OK):
         raise SpecError(f"--record {folder}: cannot write in {existing} (permission denied)")
+    try:  # made now, so a place that cannot be written fails before the first game
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--record {folder}: cannot create the folder ({exc.strerror})") from None
 
 
 def _write_record(game: Game, record: GameRecord, folder: Path, index: int) -> None:

@@ -321,6 +321,11 @@ def make_env(
         raise SpecError(f"max_episode_steps must be positive, got {max_episode_steps}")
     _ensure_builtin_envs()
     kwargs = {k: literal_value(v) for k, v in spec.params.items()}
+    if "max_episode_steps" in kwargs:  # a wrapper's setting, not the constructor's
+        limit = kwargs.pop("max_episode_steps")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise SpecError(f"max_episode_steps must be a positive integer, got {limit!r}")
+        max_episode_steps = max_episode_steps or limit
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     entries = env_entries()

@@ -476,7 +476,7 @@ def train(
 
     created = not run_dir.exists()
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        _make_run_folder(run_dir)
         return _run(
             agent, world, settings, run_dir, agent_params, counters, resume, progress, tensorboard
         )
@@ -507,6 +507,16 @@ def check_run_folder(run_dir: Path) -> None:
     existing = next(p for p in [run_dir, *run_dir.parents] if p.exists())
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RlkitError(f"--out {run_dir}: cannot write in {existing} (permission denied)")
+
+
+def _make_run_folder(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".rlkit-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise RlkitError(f"cannot write the run folder {run_dir}: {exc.strerror}") from None
 
 
 def _check_saveable(agent: Any, name: str) -> None:
