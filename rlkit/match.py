@@ -248,7 +248,12 @@ def play_match(
     try:
         for i in range(games):
             pair_seed = seeds[2 + (i - i % 2 if paired else i)]
-            chance_seed, opening_seed = pair_seed.spawn(2)
+            # Children by key, not spawn(): spawn() advances the parent, and both games of a
+            # pair must draw the same dice and the same opening.
+            chance_seed, opening_seed = (
+                np.random.SeedSequence(pair_seed.entropy, spawn_key=(*pair_seed.spawn_key, k))
+                for k in (0, 1)
+            )
             seats = [player_a, player_b] if i % 2 == 0 else [player_b, player_a]
             record = play_game(
                 game,

@@ -23,9 +23,10 @@ from rlkit.errors import SpecError
 
 Z95 = 1.959963984540054
 """The 0.975 quantile of the standard normal distribution, Φ⁻¹(0.975): a two-sided 95% normal
-interval is ``mean ± Z95 · standard error`` (Abramowitz & Stegun 1964, Table 26.5, gives
-1.959964; the digits here are the double nearest the exact value, as ``normal_quantile``
-recomputes it)."""
+interval is ``mean ± Z95 · standard error``. Exactly, Φ⁻¹(0.975) = 1.959963984540054235…;
+this is the quantile of the double nearest 0.975, as ``normal_quantile(0.975)`` and
+``scipy.stats.norm.ppf(0.975)`` both return it (one unit in the last place below the double
+nearest the exact value: immaterial for an interval)."""
 
 
 def normal_cdf(x: float) -> float:
