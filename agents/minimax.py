@@ -117,9 +117,12 @@ class MinimaxConfig:
 
     depth: int | None = None
     """Maximum search depth in moves (plies; chance events do not count). None: with ``time``,
-    deepen until the time runs out; without, solve games small enough to solve (tic-tac-toe)
-    and search others to a depth of about 1e5 positions (:func:`default_depth`: connect four
-    5, 9x9 Go 2, backgammon 1)."""
+    deepen until the time runs out; with ``solve``, until the value is proven; with neither,
+    solve games small enough to solve (tic-tac-toe) and search others to a depth of about 1e5
+    positions (:func:`default_depth`: connect four 5, 9x9 Go 2, backgammon 1)."""
+    solve: bool = False
+    """Without ``depth`` and ``time``: search until the value is proven, whatever the game
+    (an endgame of connect four, say; from the opening of a large game this never ends)."""
     time: float | None = None
     """Seconds per move for iterative deepening; the deepest completed iteration's move is
     played (depth 1 always completes). None: no limit. Makes play time-dependent."""
@@ -319,8 +322,8 @@ class Minimax(GameAgent):
         self._horizon_hits = 0  # leaves cut off by the depth limit (or unsolved table entries)
         self._deadline = math.inf
         self.max_depth = default_depth(info) if config.depth is None else config.depth
-        if config.depth is None and config.time is not None:
-            self.max_depth = info.max_game_length  # deepen until the time runs out
+        if config.depth is None and (config.time is not None or config.solve):
+            self.max_depth = info.max_game_length  # deepen until proven or out of time
 
     # -- the agent's interface ------------------------------------------------------------------
     def act(self, state: Any) -> int:

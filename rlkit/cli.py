@@ -19,7 +19,12 @@ from rlkit.errors import RlkitError, SpecError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES: tuple[str, ...] = ("rlkit.ratings", "rlkit.tournament")
+COMMAND_MODULES: tuple[str, ...] = (
+    "rlkit.ratings",
+    "rlkit.tournament",
+    "rlkit.describe",
+    "rlkit.plot",
+)
 """Modules that register a subcommand with ``add_parser(subparsers)`` (see build_parser)."""
 THREADS_HELP = "torch CPU threads (default 1: faster for the small networks rlkit trains)"
 
@@ -65,7 +70,8 @@ def _cmd_play(args: argparse.Namespace) -> int:
         swap=args.swap,
         opening_moves=args.opening_moves,
         record_dir=args.record,
-        progress=not args.quiet and not args.json and not args.watch,
+        # A human player's board and prompt share the terminal: no progress bar then.
+        progress=not (args.quiet or args.json or args.watch or "human" in (args.a, args.b)),
         device=args.device,
         threads=args.threads,
         on_move=on_move,

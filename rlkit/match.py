@@ -45,6 +45,12 @@ class Player:
         if isinstance(self.agent, GameAgent):
             self.agent.new_game()
 
+    def game_over(self, state: Any) -> None:
+        """Tell an agent that wants to know (``human``) the final position."""
+        hook = getattr(self.agent, "game_over", None)
+        if callable(hook):
+            hook(state)
+
     def close(self) -> None:
         """Release what the agent holds (an engine process), if it holds anything."""
         close = getattr(self.agent, "close", None)
@@ -153,6 +159,8 @@ def play_game(
             on_move(state, text, after)
         state = after
         decisions += 1
+    for p in players:  # an agent that shows the game (human) sees how it ended
+        p.game_over(state)
     return GameRecord(
         tuple(p.name for p in players), tuple(moves), tuple(float(r) for r in game.returns(state))
     )

@@ -212,7 +212,7 @@ def test_connect_four_endgames(moves, result):
     expected = 0.0 if result == 0 else np.sign(result) * DISCOUNT ** abs(result)
     memo: dict = {}
     assert brute_force(game, state, player, memo) == pytest.approx(expected, abs=1e-12)
-    agent = Minimax(MinimaxConfig(), game, seed=0)
+    agent = Minimax(MinimaxConfig(solve=True), game, seed=0)
     assert agent.value(state) == pytest.approx(expected, abs=1e-12)
     assert agent.search_info.solved
     # the move played keeps the value
@@ -231,7 +231,7 @@ def test_connect_four_endgames(moves, result):
 @needs_connect_four
 def test_connect_four_immediate_win_and_forced_loss():
     game = ConnectFour()
-    agent = Minimax(MinimaxConfig(), game, seed=0)
+    agent = Minimax(MinimaxConfig(solve=True), game, seed=0)
     # x has 1, 2, 3 on the bottom row (o stacked in column 1): x wins in column 4.
     state = game.state_from_moves("112131")
     assert agent.act(state) == 3
