@@ -34,6 +34,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rlkit.errors import RlkitError, UnknownNameError
 
 __all__ = ["FieldInfo", "add_parser", "config_field_docs", "describe", "describe_fields"]
@@ -267,11 +269,11 @@ def describe_checkpoint(text: str) -> str:
     metrics = path.parent / "metrics.csv"
     if Path(text).is_dir() and metrics.is_file():
         lines.append(f"  metrics: {_metrics_text(metrics)} (rlkit plot {text} --y COLUMN)")
-    sizes = [
-        f"{k} {list(t.shape)} {str(t.dtype).removeprefix('torch.')}"
-        for k, t in checkpoint.tensors.items()
+    sizes = [  # arrays, not tensors: describing a Q-table needs no torch
+        f"{k} {list(t.shape)} {checkpoint.dtypes.get(k) or str(t.dtype).removeprefix('torch.')}"
+        for k, t in checkpoint.arrays.items()
     ]
-    total = sum(int(t.numel()) for t in checkpoint.tensors.values())
+    total = sum(int(np.prod(t.shape)) for t in checkpoint.arrays.values())
     lines.append(f"  tensors: {len(sizes)} ({total:,} numbers)")
     lines += [f"    {s}" for s in sizes]
     config = meta.get("config")
