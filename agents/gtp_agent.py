@@ -34,19 +34,24 @@ Where the engine and rlkit's rules disagree:
   ``--positional-superko``) is taken back in the engine and replaced by a pass, with a warning.
 
 Any ``? ...`` answer other than these raises :class:`~rlkit.errors.RlkitError` with the
-engine's text; so does an engine that exits or does not answer within ``timeout`` seconds.
+engine's text (one line); so does an engine that exits, one that answers with a line that
+is not GTP (neither ``=`` nor ``?`` first: ``gtp:cat`` echoes its input, GNU Go without
+``--mode gtp`` draws boards), and one that has not finished an answer ``timeout`` seconds
+after the command (its start-up included in the first); those last two are killed at once.
 The engine's own randomness is its business: give it a seed on its command line
 (``gnugo ... --seed 7``) for repeatable games.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import selectors
 import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -69,7 +74,8 @@ class GtpAgentConfig:
     command: str = ""
     """The engine's command line, split as a POSIX shell would (``gnugo --mode gtp --level 1``)."""
     timeout: float = 120.0
-    """Seconds to wait for any one answer of the engine before giving up."""
+    """Seconds to wait for any one answer of the engine (the first included, which covers
+    its start-up) before giving up; the engine is then killed."""
     cleanup: bool = True
     """When the engine passes, ask again with ``kgs-genmove_cleanup`` (if it knows that
     command), so that it captures dead stones before it passes: Tromp-Taylor scoring counts
@@ -84,8 +90,8 @@ class GtpAgentConfig:
             raise ValueError(
                 "command is empty; name the engine to run, e.g. 'gtp:gnugo --mode gtp --level 1'"
             )
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
 
 
 def find_executable(name: str) -> str | None:
@@ -124,13 +130,14 @@ class GtpProcess:
 
         Raises:
             GtpEngineError: a ``?`` answer (its text is the engine's message).
-            RlkitError: the engine exited, broke the protocol or did not answer in time.
+            RlkitError: the engine exited, answered with something that is not GTP, or did not
+                answer within ``timeout`` seconds; in the last two cases it is killed.
         """
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(command.encode() + b"\n")
             self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):  # ValueError: stdin already closed
             raise self._died(command) from None
         answer = self._read_answer(command)
         status, text = answer[0], answer[1:]
@@ -144,31 +151,52 @@ class GtpProcess:
         return text.strip()
 
     def _read_answer(self, command: str) -> str:
+        """The next answer, read within ``timeout`` seconds of the command in all.
+
+        The deadline covers the whole answer, so an engine that trickles bytes cannot hold
+        the caller past it. Empty lines before the answer are skipped; any other line that
+        starts with neither ``=`` nor ``?`` is not GTP (an engine that echoes its input, say,
+        which would otherwise be waited on forever) and fails at once.
+        """
+        deadline = time.monotonic() + self.timeout
         with selectors.DefaultSelector() as selector:
             assert self.process.stdout is not None
             fd = self.process.stdout.fileno()
             selector.register(fd, selectors.EVENT_READ)
             while True:
                 self._buffer = self._buffer.replace(b"\r", b"")
-                # Skip anything before the answer (some engines print banners on stdout).
-                while self._buffer and self._buffer[:1] not in b"=?":
-                    newline = self._buffer.find(b"\n")
-                    if newline < 0:
-                        break
-                    self._buffer = self._buffer[newline + 1 :]
+                while self._buffer.startswith(b"\n") or self._buffer[:1].isspace():
+                    self._buffer = self._buffer[1:]  # blank lines before an answer
+                if self._buffer and self._buffer[:1] not in b"=?":
+                    line = self._buffer.split(b"\n", 1)[0][:80].decode(errors="replace")
+                    self.kill()
+                    raise RlkitError(
+                        f"the GTP engine {shlex.join(self.argv)!r} answered {command!r} with "
+                        f"{line!r}, which is not a GTP answer ('=' or '?' first); is it a GTP "
+                        "engine (GNU Go needs --mode gtp)?"
+                    )
                 end = self._buffer.find(b"\n\n")
-                if end >= 0 and self._buffer[:1] in b"=?":
+                if end >= 0:
                     answer, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
                     return answer.decode(errors="replace")
-                if not selector.select(self.timeout):
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    self.kill()
                     raise RlkitError(
                         f"the GTP engine {shlex.join(self.argv)!r} did not answer {command!r} "
-                        f"within {self.timeout:g} s"
+                        f"within {self.timeout:g} s (it was stopped; raise the agent's timeout "
+                        "if it needs longer)"
                     )
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     raise self._died(command)
                 self._buffer += chunk
+
+    def kill(self) -> None:
+        """Stop the engine at once (after a timeout or a broken protocol)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def _died(self, command: str) -> RlkitError:
         try:
@@ -176,11 +204,12 @@ class GtpProcess:
         except subprocess.TimeoutExpired:
             code = None
         self._stderr.seek(0)
-        tail = self._stderr.read()[-2000:].decode(errors="replace").strip()
+        lines = self._stderr.read()[-2000:].decode(errors="replace").splitlines()
+        tail = " / ".join(line.strip() for line in lines if line.strip())[-300:]
         how = f"exited with status {code}" if code is not None else "closed its output"
-        return RlkitError(
+        return RlkitError(  # one line: its last lines of stderr joined with " / "
             f"the GTP engine {shlex.join(self.argv)!r} {how} when sent {command!r}"
-            + (f"; it wrote:\n{tail}" if tail else "")
+            + (f"; it wrote: {tail}" if tail else "")
         )
 
     def close(self) -> None:

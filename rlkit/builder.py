@@ -210,7 +210,7 @@ def _check_fits(
                 f"{where!r} holds a game agent for {agent.game.info.name}: use it with "
                 "`rlkit play`, not in an environment"
             )
-        if agent.game.info != game.info:
+        if not same_game(agent.game.info, game.info):
             raise IncompatibleEnvError(
                 f"{where!r} was trained for {_game_label(agent.game)}, not for {_game_label(game)}"
             )
@@ -228,6 +228,14 @@ def _check_fits(
                 f"{where!r} was trained with {kind} {_short(have)}, but {target} has "
                 f"{_short(expected)}"
             )
+
+
+def same_game(a: Any, b: Any) -> bool:
+    """Whether two ``GameInfo`` describe the same game, up to its length limit (a GTP engine
+    plays the same Go with no practical move limit)."""
+    import dataclasses
+
+    return dataclasses.replace(a, max_game_length=0) == dataclasses.replace(b, max_game_length=0)
 
 
 def _game_label(game: Any) -> str:

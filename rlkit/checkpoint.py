@@ -438,7 +438,9 @@ def agent_from_checkpoint(
     try:
         if meta.get("kind") == "game_agent":
             stored_game = make_game(meta["env"])
-            if game is not None and game.info == stored_game.info:
+            from rlkit.builder import same_game
+
+            if game is not None and same_game(game.info, stored_game.info):
                 stored_game = game
             agent = cls(config, stored_game)
         else:

@@ -106,9 +106,17 @@ def _watcher(game: Any) -> Any:
 
 def _cmd_gtp(args: argparse.Namespace) -> int:
     from rlkit.gtp import serve
+    from rlkit.match import make_player
 
-    _runtime(args).apply_threads()
-    return serve(args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout)
+    def player_for(game: Any) -> Any:  # the engine's own game: Go with no move limit
+        return make_player(
+            args.agent, game, seed=args.seed, device=args.device, threads=args.threads
+        )
+
+    return serve(
+        args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout,
+        player_factory=player_for,
+    )
 
 
 def _cmd_bg_move(args: argparse.Namespace) -> int:
@@ -525,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemError as exc:  # a compiled kernel interrupted by Ctrl-C reports it this way
-        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+        if _caused_by_interrupt(exc):
             print("\ninterrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         raise
@@ -537,6 +545,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt lies anywhere down the chain (numba wraps it in several
+    SystemErrors)."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

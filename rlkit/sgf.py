@@ -10,8 +10,10 @@ no variations::
 Encoding:
 
 - ``GM[1]`` is Go, ``SZ`` the board size (19 when absent, as the spec says), ``KM`` the komi
-  (0 when absent), ``RU`` the rules, ``PB``/``PW`` the players, ``RE`` the result (``B+3.5``,
-  ``W+R`` for a win by resignation, ``0`` for a draw, ``Void`` for a game cut off unfinished).
+  (0 when absent, or the ``default_komi`` given to :func:`read_sgf`), ``RU`` the rules,
+  ``PB``/``PW`` the players, ``RE`` the result (``B+3.5``, ``W+R`` for a win by resignation,
+  ``0`` for a draw, ``Void`` for a game cut off unfinished), ``HA`` and ``AB`` Black's
+  handicap stones (White moves first after them).
 - A move is ``B[xy]`` or ``W[xy]``: ``x`` is the column and ``y`` the row, each a letter
   ``a``, ``b``, ... counted from the top-left corner. On 9x9, ``B[ee]`` is tengen (GTP ``E5``)
   and ``W[ai]`` the bottom-left corner (GTP ``A1``). A pass is ``[]``, and ``[tt]`` is read
@@ -27,8 +29,10 @@ stones are captured (as ``kgs-genmove_cleanup`` does) the two counts agree. Pass
 
 Reading covers what rlkit can replay: the main line of the first game in the file. Variations
 (alternative continuations) are skipped, keeping the first child at each branch, which is the
-line SGF editors show as the game; setup stones (``AB``, ``AW``, ``AE``, handicap placement)
-are rejected with :class:`SgfError`, since rlkit's Go starts from the empty board.
+line SGF editors show as the game. Game trees may nest to any depth (they are read without
+recursion). Black set-up stones in the root node (``AB``: handicap) are read into
+:attr:`SgfGame.handicap`; other setup (``AW``, ``AE``, or ``AB`` in later nodes) is rejected
+with :class:`SgfError`, since rlkit's Go starts from the empty board or handicap stones.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rlkit.errors import RlkitError
+from rlkit.game import TERMINAL
 
 if TYPE_CHECKING:
     from rlkit.match import GameRecord
@@ -70,6 +75,8 @@ class SgfGame:
         result: the ``RE`` value (``"B+3.5"``, ``"W+R"``, ``"0"``, ...) or None.
         rules: the ``RU`` value or None.
         players: names of Black and White (``PB``, ``PW``), None where absent.
+        handicap: points of Black's set-up stones (``AB`` in the root node), from which the
+            game starts with White to move; empty for a game from the empty board.
     """
 
     size: int = 19
@@ -78,6 +85,7 @@ class SgfGame:
     result: str | None = None
     rules: str | None = None
     players: tuple[str | None, str | None] = (None, None)
+    handicap: tuple[int, ...] = ()
 
     @property
     def pass_action(self) -> int:
@@ -174,6 +182,7 @@ def write_sgf(
     players: tuple[str | None, str | None] = (None, None),
     rules: str = "Chinese",
     comment: str | None = None,
+    handicap: Sequence[int] = (),
 ) -> str:
     """One game as FF[4] SGF text.
 
@@ -186,6 +195,8 @@ def write_sgf(
         players: names of Black and White; each omitted when None.
         rules: the ``RU`` value (see the module docstring).
         comment: a comment on the game (``C`` in the root node), or None.
+        handicap: points of Black's handicap stones, written ``HA[n]AB[..][..]`` in the
+            root node (White then moves first).
 
     Returns:
         The record, ending with a newline; a few moves per line.
@@ -206,6 +217,11 @@ def write_sgf(
         root += f"RE[{_escape(result)}]"
     if comment is not None:
         root += f"C[{_escape(comment)}]"
+    if handicap:
+        points = [int(p) for p in handicap]
+        if any(not 0 <= p < size * size for p in points):
+            raise SgfError(f"handicap points {points} are not all on the {size}x{size} board")
+        root += f"HA[{len(points)}]AB" + "".join(f"[{_sgf_point(p, size)}]" for p in points)
     lines = [root]
     nodes = []
     for number, move in enumerate(moves):
@@ -233,7 +249,7 @@ class _Tree:
 
 
 class _Parser:
-    """Recursive descent over the FF[4] grammar::
+    """A reader of the FF[4] grammar::
 
     Collection = GameTree { GameTree }
     GameTree   = "(" Sequence { GameTree } ")"
@@ -241,6 +257,10 @@ class _Parser:
     Node       = ";" { Property }
     Property   = PropIdent PropValue { PropValue }
     PropValue  = "[" value "]"          (inside, "\\" escapes the next character)
+
+    Game trees nest as deep as a record's variations do, so they are read with an explicit
+    stack of open trees rather than by recursion: any depth reads in linear time, where
+    Python's recursion limit (about 1,000 frames) would end a recursive reader.
     """
 
     def __init__(self, text: str) -> None:
@@ -277,26 +297,40 @@ class _Parser:
         return trees
 
     def game_tree(self) -> _Tree:
-        opened = self.pos
-        self.pos += 1  # "("
-        tree = _Tree()
-        if self.peek() != ";":
-            raise SgfError(f"game tree at {self.where(opened)} does not start with a node ';'")
-        while self.peek() == ";":
-            self.pos += 1
-            tree.nodes.append(self.node())
-        while self.peek() == "(":
-            tree.children.append(self.game_tree())
-        char = self.peek()
-        if char == ")":
-            self.pos += 1
-            return tree
-        if not char:
-            raise SgfError(
-                f"unbalanced parentheses: the game tree opened at {self.where(opened)} "
-                "is never closed with ')'"
-            )
-        raise SgfError(f"unexpected {char!r} at {self.where()} (expected ';', '(' or ')')")
+        """One game tree, from its ``(`` at ``self.pos`` to its ``)``."""
+        root = _Tree()
+        # The open trees, innermost last, each with the position of its "(".
+        stack: list[tuple[_Tree, int]] = []
+        tree, opened = root, self.pos
+        while True:
+            self.pos += 1  # "("
+            if self.peek() != ";":
+                raise SgfError(f"game tree at {self.where(opened)} does not start with a node ';'")
+            while self.peek() == ";":
+                self.pos += 1
+                tree.nodes.append(self.node())
+            # Close finished trees until one has a child to open, or the root closes.
+            while True:
+                char = self.peek()
+                if char == "(":
+                    child = _Tree()
+                    tree.children.append(child)
+                    stack.append((tree, opened))
+                    tree, opened = child, self.pos
+                    break
+                if char == ")":
+                    self.pos += 1
+                    if not stack:
+                        return root
+                    tree, opened = stack.pop()
+                    continue
+                if not char:
+                    outermost = stack[0][1] if stack else opened
+                    raise SgfError(
+                        f"unbalanced parentheses: the game tree opened at "
+                        f"{self.where(outermost)} is never closed with ')'"
+                    )
+                raise SgfError(f"unexpected {char!r} at {self.where()} (expected ';', '(' or ')')")
 
     def node(self) -> dict[str, list[str]]:
         properties: dict[str, list[str]] = {}
@@ -376,16 +410,46 @@ def _parse_point(value: str, size: int, move_number: int) -> int:
 
 
 _SETUP = ("AB", "AW", "AE", "PL")
+_ROOT_SETUP = ("AB", "PL")  # handicap stones, and who moves first after them
 
 
-def read_sgf(text: str) -> SgfGame:
+def _parse_points(values: list[str], size: int, ident: str) -> list[int]:
+    """The points of a list of SGF points, compressed rectangles ``[aa:cc]`` expanded."""
+    points: list[int] = []
+    for value in values:
+        first, _, last = value.strip().partition(":")
+        corners = []
+        for text in (first, last or first):
+            if len(text) != 2 or any(c not in _SGF_LETTERS[:size] for c in text):
+                raise SgfError(f"{ident}[{value}] is not a point of the {size}x{size} board")
+            corners.append((_SGF_LETTERS.index(text[1]), _SGF_LETTERS.index(text[0])))
+        (r1, c1), (r2, c2) = corners
+        for row in range(min(r1, r2), max(r1, r2) + 1):
+            for col in range(min(c1, c2), max(c1, c2) + 1):
+                points.append(row * size + col)
+    if len(set(points)) != len(points):
+        raise SgfError(f"{ident} names a point twice")
+    return points
+
+
+def read_sgf(text: str, *, default_komi: float = 0.0, alternate: bool = True) -> SgfGame:
     """Read the main line of the first game in an SGF text (see the module docstring).
+
+    Args:
+        text: the SGF text.
+        default_komi: the komi of a record without ``KM`` (or with an empty one); SGF itself
+            gives none, and 0 is what SGF editors show. The GTP engine passes its current
+            komi, so loading such a file keeps it.
+        alternate: require colours to alternate, from Black (from White after handicap
+            stones, unless ``PL`` says otherwise). ``False`` accepts any order, as a GTP
+            engine must (a colour may move twice).
 
     Raises:
         SgfError: malformed SGF (unbalanced brackets or parentheses, a property without a
             value), a game other than Go, a board size or komi that is not a number or is out of
             range, a move with bad or off-board coordinates, a node with both a black and a white
-            move, a move out of turn (colours must alternate from Black), or setup stones.
+            move, a move out of turn (with ``alternate``), or setup stones other than black
+            stones (``AB``, handicap) in the root node.
     """
     trees = _Parser(text).collection()
     nodes: list[dict[str, list[str]]] = []
@@ -411,7 +475,7 @@ def read_sgf(text: str) -> SgfGame:
         if not 1 <= size <= MAX_SIZE:
             raise SgfError(f"SZ[{size_text}] is out of range (1 to {MAX_SIZE})")
     komi_text = _single(root, "KM")
-    komi = 0.0
+    komi = float(default_komi)
     if komi_text is not None and komi_text.strip():
         try:
             komi = float(komi_text)
@@ -419,14 +483,22 @@ def read_sgf(text: str) -> SgfGame:
             komi = math.nan
         if not math.isfinite(komi):
             raise SgfError(f"KM[{komi_text}] is not a number")
+    handicap = _parse_points(root.get("AB", []), size, "AB")
+    first = WHITE if handicap else BLACK
+    to_play = _single(root, "PL")
+    if to_play is not None:
+        if to_play.strip().upper() not in COLOR_LETTERS:
+            raise SgfError(f"PL[{to_play}] is not B or W")
+        first = COLOR_LETTERS.index(to_play.strip().upper())
 
     moves: list[tuple[int, int]] = []
-    for properties in nodes:
-        setup = [ident for ident in _SETUP if ident in properties]
+    for index, properties in enumerate(nodes):
+        allowed = _ROOT_SETUP if index == 0 else ()
+        setup = [ident for ident in _SETUP if ident in properties and ident not in allowed]
         if setup:
             raise SgfError(
                 f"setup properties ({', '.join(setup)}) are not supported: rlkit replays games "
-                "from the empty board"
+                "from the empty board or from black handicap stones (AB in the root node)"
             )
         present = [color for color, letter in enumerate(COLOR_LETTERS) if letter in properties]
         if len(present) == 2:
@@ -437,11 +509,12 @@ def read_sgf(text: str) -> SgfGame:
         number = len(moves) + 1
         value = _single(properties, COLOR_LETTERS[color])
         assert value is not None
-        expected = len(moves) % 2
-        if color != expected:
+        expected = (first + len(moves)) % 2
+        if alternate and color != expected:
             raise SgfError(
                 f"move {number}: {COLOR_LETTERS[color]} plays out of turn "
-                f"({COLOR_LETTERS[expected]} to move; colours must alternate from Black)"
+                f"({COLOR_LETTERS[expected]} to move; colours must alternate from "
+                f"{'Black' if first == BLACK else 'White'})"
             )
         moves.append((color, _parse_point(value, size, number)))
 
@@ -452,6 +525,7 @@ def read_sgf(text: str) -> SgfGame:
         result=_simple_text(_single(root, "RE")),
         rules=_simple_text(_single(root, "RU")),
         players=(_simple_text(_single(root, "PB")), _simple_text(_single(root, "PW"))),
+        handicap=tuple(handicap),
     )
 
 
@@ -459,15 +533,22 @@ def read_sgf(text: str) -> SgfGame:
 def replay(game: Any, record: SgfGame) -> list[Any]:
     """Every state of ``record`` played through a Go ``game`` (initial state first).
 
+    A record with handicap stones starts from :meth:`~rlkit.envs.go.GoGame.handicap_state`;
+    a move by the colour not to move (a record read with ``alternate=False``, or ``PL[B]``
+    after handicap stones) is played as that colour (:meth:`~rlkit.envs.go.GoGame.resume`).
+
     Raises:
-        SgfError: the record's size or komi differ from the game's, or a move is illegal.
+        SgfError: the record's size differs from the game's, or a move is illegal.
     """
     if record.size != game.size:
         raise SgfError(f"the record is {record.size}x{record.size}; the game is {game.size}")
-    states = [game.initial_state()]
-    for number, (_, action) in enumerate(record.moves, start=1):
+    states = [game.handicap_state(record.handicap) if record.handicap else game.initial_state()]
+    for number, (color, action) in enumerate(record.moves, start=1):
+        state = states[-1]
+        if state.to_move != color and game.current_player(state) != TERMINAL:
+            state = game.resume(state, color)
         try:
-            states.append(game.apply(states[-1], action))
+            states.append(game.apply(state, action))
         except RlkitError as exc:  # IllegalMoveError
             raise SgfError(
                 f"move {number} ({action_to_vertex(action, record.size)}): {exc}"

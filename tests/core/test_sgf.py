@@ -216,8 +216,8 @@ def test_defaults_follow_the_spec():
         ("(;SZ[9];W[ee])", "move 1: W plays out of turn (B to move"),
         ("(;SZ[9];B[ee];B[ff])", "move 2: B plays out of turn"),
         ("(;SZ[9];B[ee]W[ff])", "both a B and a W move"),
-        ("(;SZ[9]AB[dd][ee];W[cc])", "setup properties (AB)"),
-        ("(;SZ[9]HA[2]AB[cc][gg];W[ee])", "setup properties"),
+        ("(;SZ[9]AW[dd][ee];W[cc])", "setup properties (AW)"),  # AB (handicap) reads
+        ("(;SZ[9]HA[2]AB[cc][gg];W[ee];AB[aa])", "setup properties (AB)"),
         ("(;SZ[9];B[ee];AE[ee])", "setup properties (AE)"),
     ],
 )
@@ -273,3 +273,59 @@ def test_output_follows_the_ff4_grammar():
     assert [c for c, _ in move_values] == ["B", "W"] * (len(moves) // 2) + ["B"] * (len(moves) % 2)
     assert all(re.fullmatch(r"[a-i]{2}|", v) for _, v in move_values)
     assert max(len(line) for line in text.splitlines()) < 120
+
+
+# -- nesting, handicap, komi default, turn order ---------------------------------------------------
+@pytest.mark.parametrize("depth", [1, 999, 20_000])
+def test_any_depth_of_nested_game_trees_reads(depth):
+    """Variations nested deeper than Python's recursion limit (once a RecursionError)."""
+    text = "(;GM[1]SZ[9];B[ee];W[cc]" + "(;C[a variation]" * depth + ")" * depth + ")"
+    game = read_sgf(text)
+    assert game.moves == ((0, 40), (1, 20))  # the main line: the first child at each branch
+
+
+def test_an_unclosed_deep_tree_names_where_it_opened():
+    text = "(;SZ[9]\n" + "(;B[aa]" * 2000
+    with pytest.raises(SgfError, match=r"opened at line 1, column 1 is never closed"):
+        read_sgf(text)
+
+
+def test_handicap_stones_round_trip():
+    game = go_game(9)
+    handicap = [game.vertex_to_action(v) for v in ("C3", "G7")]
+    text = write_sgf(9, 0.5, [(1, 40), (0, 20)], handicap=handicap)
+    assert "HA[2]AB[cg][gc]" in text
+    record = read_sgf(text)
+    assert record.handicap == tuple(handicap) and record.moves == ((1, 40), (0, 20))
+    states = replay(game, record)
+    assert states[0] == game.handicap_state(handicap) and states[0].to_move == 1
+    assert game.board_array(states[-1]).sum() == 1 + 1 + 2 + 1  # C3, G7, C7 black; E5 white
+    assert read_sgf("(;SZ[9]AB[aa:bb];W[ee])").handicap == (0, 1, 9, 10)  # compressed list
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("(;SZ[9]AB[ee];B[cc])", r"move 1: B plays out of turn \(W to move"),
+        ("(;SZ[9]AW[ee])", r"setup properties \(AW\)"),
+        ("(;SZ[9];B[cc]AB[ee])", r"setup properties \(AB\)"),
+        ("(;SZ[9]AB[ee][ee])", "AB names a point twice"),
+        ("(;SZ[9]AB[zz])", r"AB\[zz\] is not a point"),
+    ],
+)
+def test_bad_setup_is_an_sgf_error(text, message):
+    with pytest.raises(SgfError, match=message):
+        read_sgf(text)
+
+
+def test_komi_default_and_free_turn_order():
+    assert read_sgf("(;SZ[9];B[ee])").komi == 0.0
+    assert read_sgf("(;SZ[9];B[ee])", default_komi=6.5).komi == 6.5
+    assert read_sgf("(;SZ[9]KM[];B[ee])", default_komi=6.5).komi == 6.5
+    assert read_sgf("(;SZ[9]KM[0];B[ee])", default_komi=6.5).komi == 0.0
+    with pytest.raises(SgfError, match="out of turn"):
+        read_sgf("(;SZ[9];W[ee];W[cc])")
+    record = read_sgf("(;SZ[9];W[ee];W[cc])", alternate=False)
+    assert record.moves == ((1, 40), (1, 20))
+    states = replay(go_game(9), record)
+    assert states[-1].to_move == 0 and go_game(9).board_array(states[-1]).sum() == 4
