@@ -45,6 +45,7 @@ from torch import nn
 from rlkit.agent import Learner, Transition, inner_observation_space, validate_mask
 from rlkit.errors import CheckpointError, IncompatibleEnvError
 from rlkit.nn import MLP, resolve_device
+from rlkit.supervised import load_optimizer_state, optimizer_state_tensors
 
 _METRIC_KEYS = ("policy_loss", "value_loss", "entropy", "grad_norm", "updates")
 _PENDING = ("observations", "actions", "returns", "legal")  # state_dict keys of a partial batch
@@ -369,11 +370,7 @@ class Reinforce(Learner):
         for prefix, module, optimizer in modules:
             for name, tensor in module.state_dict().items():
                 tensors[f"{prefix}.{name}"] = tensor.detach().clone()
-            for index, state in optimizer.state_dict()["state"].items():
-                for key, value in state.items():
-                    tensors[f"{prefix}_optimizer.{index}.{key}"] = (
-                        torch.as_tensor(value).detach().clone()
-                    )
+            tensors.update(optimizer_state_tensors(optimizer, f"{prefix}_optimizer")[0])
         if self._pending:
             parts = [np.concatenate(p) for p in zip(*self._pending, strict=True)]
         else:
@@ -405,15 +402,9 @@ class Reinforce(Learner):
                     if k.startswith(prefix + ".")
                 }
                 module.load_state_dict(weights)
-                state: dict[int, dict[str, torch.Tensor]] = {}
-                for key, value in tensors.items():
-                    if key.startswith(prefix + "_optimizer."):
-                        index, name = key[len(prefix) + len("_optimizer.") :].split(".", 1)
-                        state.setdefault(int(index), {})[name] = value.clone()
-                optimizer.load_state_dict(
-                    {"state": state, "param_groups": optimizer.state_dict()["param_groups"]}
-                )
-                known |= {k for k in tensors if k.startswith((prefix + ".", prefix + "_opt"))}
+                # param_groups (learning rates, betas) come with extra_state, loaded next.
+                known |= load_optimizer_state(optimizer, tensors, f"{prefix}_optimizer")
+                known |= {k for k in tensors if k.startswith(prefix + ".")}
         except (RuntimeError, ValueError, KeyError) as exc:
             raise CheckpointError(
                 f"Reinforce weights do not fit this configuration "
@@ -431,7 +422,9 @@ class Reinforce(Learner):
         self._pending_episodes = len(self._pending)
 
     def extra_state(self) -> dict[str, Any]:
-        """Sampling and weight-init RNG states, counters and the running mean baseline."""
+        """Sampling and weight-init RNG states, counters, the running mean baseline, and each
+        optimiser's ``param_groups`` (``optimizers``, see
+        :func:`rlkit.supervised.optimizer_state_tensors`)."""
         state = super().extra_state()
         state.update(
             torch_generator=self._generator.get_state().tolist(),
@@ -440,8 +433,18 @@ class Reinforce(Learner):
             mean_return=self._mean_return,
             returns_seen=self._returns_seen,
             metrics={k: (None if math.isnan(v) else v) for k, v in self._metrics.items()},
+            optimizers={
+                prefix: optimizer_state_tensors(optimizer, prefix)[1]
+                for prefix, optimizer in self._optimizers()
+            },
         )
         return state
+
+    def _optimizers(self) -> list[tuple[str, torch.optim.Optimizer]]:
+        pairs = [("policy_optimizer", self.policy_optimizer)]
+        if self.value_optimizer is not None:
+            pairs.append(("value_optimizer", self.value_optimizer))
+        return pairs
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`extra_state` returned."""
@@ -456,3 +459,15 @@ class Reinforce(Learner):
             self._metrics = {
                 k: (math.nan if v is None else float(v)) for k, v in state["metrics"].items()
             }
+        # All param_groups of each optimiser (absent in checkpoints written before they were
+        # stored: those keep the configured hyper-parameters).
+        saved = state.get("optimizers", {})
+        for prefix, optimizer in self._optimizers():
+            if prefix in saved:
+                tensors = optimizer_state_tensors(optimizer, prefix)[0]
+                try:
+                    load_optimizer_state(optimizer, tensors, prefix, saved[prefix])
+                except (RuntimeError, ValueError, KeyError) as exc:
+                    raise CheckpointError(
+                        f"Reinforce optimizer state does not fit: {str(exc).splitlines()[0]}"
+                    ) from None

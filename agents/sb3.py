@@ -40,7 +40,9 @@ Action masks
 
 Checkpoints
     :meth:`state_dict` holds the policy's tensors (``policy.<name>``; DQN's include the target
-    network) and the optimizer's moments (``optimizer.<param index>.<key>``). Not saved: PPO's
+    network) and the optimizer's moments (``optimizer.<param index>.<key>``); its
+    ``param_groups`` go to :meth:`extra_state` (:func:`rlkit.supervised.optimizer_state_tensors`).
+    Not saved: PPO's
     and A2C's partly collected rollout (a resumed run starts a fresh rollout), DQN's replay buffer
     (a resumed run refills it) and SB3's logger values. So resuming continues the same policy,
     optimizer and random streams, but does not repeat the uninterrupted run exactly.
@@ -65,6 +67,7 @@ import torch
 from rlkit.agent import Learner, inner_observation_space, split_observation, validate_mask
 from rlkit.errors import CheckpointError, IncompatibleEnvError, RlkitError
 from rlkit.nn import resolve_device
+from rlkit.supervised import load_optimizer_state, optimizer_state_tensors
 
 try:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -526,9 +529,7 @@ class SB3Learner(Learner):
         """``policy.<name>``: the SB3 policy's tensors; ``optimizer.<i>.<key>``: its moments."""
         policy = self.model.policy
         tensors = {f"policy.{k}": v.detach().clone() for k, v in policy.state_dict().items()}
-        for index, state in policy.optimizer.state_dict()["state"].items():
-            for key, value in state.items():
-                tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value).detach().clone()
+        tensors.update(optimizer_state_tensors(policy.optimizer, "optimizer")[0])
         return tensors
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -541,19 +542,13 @@ class SB3Learner(Learner):
         weights = {
             k.removeprefix("policy."): v for k, v in tensors.items() if k.startswith("policy.")
         }
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optimizer."):
-                index, name = key.removeprefix("optimizer.").split(".", 1)
-                state.setdefault(int(index), {})[name] = value.clone()
         unknown = sorted(k for k in tensors if not k.startswith(("policy.", "optimizer.")))
         if unknown:
             raise CheckpointError(f"unexpected tensors for {type(self).__name__}: {unknown[:5]}")
         try:
             policy.load_state_dict(weights)
-            policy.optimizer.load_state_dict(
-                {"state": state, "param_groups": policy.optimizer.state_dict()["param_groups"]}
-            )
+            # param_groups (learning rate, betas) come with extra_state, loaded next.
+            load_optimizer_state(policy.optimizer, tensors, "optimizer")
         except (RuntimeError, ValueError, KeyError) as exc:
             raise CheckpointError(
                 f"{type(self).__name__} weights do not fit this configuration "
@@ -574,6 +569,7 @@ class SB3Learner(Learner):
                 "cuda": rngs.cuda,
             },
             action_space_rng=self.model.action_space.np_random.bit_generator.state,
+            optimizer=optimizer_state_tensors(self.model.policy.optimizer, "optimizer")[1],
         )
         return state
 
@@ -586,6 +582,20 @@ class SB3Learner(Learner):
             self._rngs = _GlobalRngs(**state["global_rngs"])
         if "action_space_rng" in state:
             self.model.action_space.np_random.bit_generator.state = state["action_space_rng"]
+        if "optimizer" in state:  # all param_groups; older checkpoints keep the configured ones
+            optimizer = self.model.policy.optimizer
+            try:
+                load_optimizer_state(
+                    optimizer,
+                    optimizer_state_tensors(optimizer, "optimizer")[0],
+                    "optimizer",
+                    state["optimizer"],
+                )
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise CheckpointError(
+                    f"{type(self).__name__} optimizer state does not fit: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from None
 
 
 # -- the algorithms -------------------------------------------------------------------------------
