@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from rlkit.argtypes import (
+    add_runtime_options,
+    finite_float,
+    non_negative_int,
+    positive_int,
+)
+from rlkit.argtypes import seed as seed_type
 from rlkit.errors import RlkitError, SpecError
 
 EXIT_USAGE = 2
@@ -26,7 +32,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rlkit.plot",
 )
 """Modules that register a subcommand with ``add_parser(subparsers)`` (see build_parser)."""
-THREADS_HELP = "torch CPU threads (default 1: faster for the small networks rlkit trains)"
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -299,56 +304,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0 or not text.strip().isascii():
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _add_runtime(p: argparse.ArgumentParser, threads_default: int | None = 1) -> None:
-    p.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        help="where networks run: auto picks CUDA when present (default: auto for checkpoints, "
-        "the agent's own setting otherwise)",
-    )
-    p.add_argument("--threads", type=_positive_int, default=threads_default, help=THREADS_HELP)
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (the README's promise), not the usage block."""
 
@@ -381,25 +336,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agent", nargs="?", help="agent spec, e.g. 'q-learning:alpha=0.1'")
     p.add_argument("--env", help="environment or game spec, e.g. 'FrozenLake-v1:is_slippery=false'")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=_positive_int, help="environment steps to train")
-    budget.add_argument("--episodes", type=_positive_int, help="episodes to train")
-    p.add_argument("--seed", type=_seed, help="random seed (default 0)")
+    budget.add_argument("--steps", type=positive_int, help="environment steps to train")
+    budget.add_argument("--episodes", type=positive_int, help="episodes to train")
+    p.add_argument("--seed", type=seed_type, help="random seed (default 0)")
     p.add_argument("--config", help="TOML file with run settings and an [agent_config] table")
     p.add_argument("--out", type=Path, help="run folder to create")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
     p.add_argument(
-        "--max-episode-steps", type=_positive_int, help="cut episodes at N steps (TimeLimit)"
+        "--max-episode-steps", type=positive_int, help="cut episodes at N steps (TimeLimit)"
     )
-    _add_runtime(p)
-    p.add_argument("--log-interval", type=_positive_int, help="steps between metric rows")
+    add_runtime_options(p)
+    p.add_argument("--log-interval", type=positive_int, help="steps between metric rows")
     p.add_argument(
-        "--checkpoint-interval", type=_positive_int, help="steps between periodic checkpoints"
+        "--checkpoint-interval", type=positive_int, help="steps between periodic checkpoints"
     )
     p.add_argument("--data", help="bc: folder of game records (rlkit play --record) or shards")
     p.add_argument(
         "--net", default=None, help="bc: network spec, e.g. resnet:blocks=4,channels=64"
     )
-    p.add_argument("--epochs", type=_positive_int, default=None, help="bc: training epochs")
+    p.add_argument("--epochs", type=positive_int, default=None, help="bc: training epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     p.set_defaults(run=_cmd_train)
@@ -415,8 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="first agent: spec or checkpoint")
     p.add_argument("b", help="second agent: spec or checkpoint")
     p.add_argument("--env", required=True, help="game spec, e.g. tictactoe, connect4, go:size=9")
-    p.add_argument("--games", type=_positive_int, default=10, help="games to play")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of agents, dice and openings")
+    p.add_argument("--games", type=positive_int, default=10, help="games to play")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of agents, dice and openings")
     p.add_argument(
         "--swap",
         action="store_true",
@@ -424,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--opening-moves",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         metavar="K",
         help="start each pair of games with K random moves (shared by both colourings)",
@@ -433,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true", help="print every move and the position")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_runtime(p)
+    add_runtime_options(p)
     p.set_defaults(run=_cmd_play)
 
     p = sub.add_parser(
@@ -443,10 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("--agent", default="random", help="agent spec or checkpoint")
-    p.add_argument("--size", type=_positive_int, default=9, help="board size (5-19)")
-    p.add_argument("--komi", type=_finite_float, default=7.5, help="komi")
-    p.add_argument("--seed", type=_seed, default=0, help="agent seed")
-    _add_runtime(p)
+    p.add_argument("--size", type=positive_int, default=9, help="board size (5-19)")
+    p.add_argument("--komi", type=finite_float, default=7.5, help="komi")
+    p.add_argument("--seed", type=seed_type, default=0, help="agent seed")
+    add_runtime_options(p)
     p.set_defaults(run=_cmd_gtp)
 
     p = sub.add_parser("bg", help="backgammon tools for gnubg positions", formatter_class=fmt)
@@ -471,9 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="gnubg Position ID, the player on roll to move, e.g. 4HPwATDgc/ABMA",
     )
     p.add_argument("--dice", required=True, help="the roll, e.g. 31 or 3-1")
-    p.add_argument("--seed", type=_seed, default=0, help="agent seed")
+    p.add_argument("--seed", type=seed_type, default=0, help="agent seed")
     p.add_argument("--json", action="store_true", help="print {move, position_id} as JSON")
-    _add_runtime(p)
+    add_runtime_options(p)
     p.set_defaults(run=_cmd_bg_move)
 
     p = sub.add_parser(
@@ -481,17 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")
     p.add_argument("--env", help="environment spec (default: the checkpoint's)")
-    p.add_argument("--episodes", type=_positive_int, default=100, help="episodes to play")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the environment and agent")
+    p.add_argument("--episodes", type=positive_int, default=100, help="episodes to play")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the environment and agent")
     p.add_argument(
-        "--max-episode-steps", type=_positive_int, help="cut episodes at N steps (TimeLimit)"
+        "--max-episode-steps", type=positive_int, help="cut episodes at N steps (TimeLimit)"
     )
     p.add_argument(
         "--explore",
         action="store_true",
         help="act as in training (e.g. epsilon-greedy) instead of greedily",
     )
-    _add_runtime(p)
+    add_runtime_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_eval)

@@ -601,17 +601,11 @@ def make_network(
             network that does not fit the observation (a conv tower on a flat observation, a
             kernel larger than the board).
     """
-    from rlkit.specs import build_config, did_you_mean, parse_spec
+    from rlkit.specs import build_named_config
 
-    parsed = parse_spec(spec)
-    family = parsed.name.lower()
-    if family not in _FAMILIES:
-        raise SpecError(
-            f"unknown network {parsed.name!r}{did_you_mean(parsed.name, _FAMILIES)} "
-            f"(networks: {', '.join(_FAMILIES)}; e.g. mlp:hidden=256x256 or "
-            "resnet:blocks=6,channels=64)"
-        )
-    config = build_config(_FAMILIES[family], parsed.params, owner=f"network {family!r}")
+    config = build_named_config(
+        spec, _FAMILIES, "network", "mlp:hidden=256x256 or resnet:blocks=6,channels=64"
+    )
     _, value_size = parse_value_head(value_head)
     shape = tuple(int(s) for s in observation_shape)
     if not shape or min(shape) < 1:

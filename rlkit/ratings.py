@@ -653,6 +653,9 @@ def _sample_count(text: str) -> int:
 
 def add_parser(subparsers: Any) -> None:
     """Register ``rlkit ratings`` on the CLI's subparsers."""
+    from rlkit.argtypes import finite_float
+    from rlkit.argtypes import seed as seed_type
+
     p = subparsers.add_parser(
         "ratings",
         help="fit Elo ratings to stored or CSV game results",
@@ -664,7 +667,7 @@ def add_parser(subparsers: Any) -> None:
         "--anchor", metavar="NAME", help="player held at --anchor-elo (default: the first seen)"
     )
     p.add_argument(
-        "--anchor-elo", type=float, default=0.0, metavar="X", help="anchor's Elo (default 0)"
+        "--anchor-elo", type=finite_float, default=0.0, metavar="X", help="anchor's Elo (default 0)"
     )
     p.add_argument(
         "--bootstrap",
@@ -674,12 +677,12 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--prior-games",
-        type=float,
+        type=finite_float,
         default=2.0,
         metavar="G",
         help="virtual 50%% games per player against the mean (default 2; 0 = pure ML)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_ratings)
 

@@ -254,3 +254,22 @@ def config_to_dict(config: Any) -> dict[str, Any]:
         value = getattr(config, f.name)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def build_named_config(text: str, table: Mapping[str, type], what: str, example: str) -> Any:
+    """Parse ``NAME[:key=value,...]`` where NAME picks a config dataclass from ``table``.
+
+    The shape of every family-of-configs spec (networks ``resnet:blocks=6``, optimisers
+    ``adam:lr=1e-3``, schedules ``cosine:warmup=500``); names are case-insensitive.
+
+    Raises:
+        SpecError: an unknown name (with close matches and an ``example``) or a bad parameter.
+    """
+    spec = parse_spec(text)
+    name = spec.name.lower()
+    if name not in table:
+        raise SpecError(
+            f"unknown {what} {spec.name!r}{did_you_mean(spec.name, table)} "
+            f"({what}s: {', '.join(table)}; e.g. {example})"
+        )
+    return build_config(table[name], spec.params, owner=f"{what} {name!r}")

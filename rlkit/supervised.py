@@ -89,7 +89,7 @@ import numpy as np
 
 from rlkit.checkpoint import load_checkpoint, save_checkpoint
 from rlkit.errors import CheckpointError, SpecError
-from rlkit.specs import build_config, config_to_dict, did_you_mean, parse_spec
+from rlkit.specs import build_named_config, config_to_dict
 
 if TYPE_CHECKING:
     import torch
@@ -281,24 +281,13 @@ _SCHEDULES: dict[str, type] = {
 }
 
 
-def _parse_named(text: str, table: dict[str, type], what: str, example: str) -> Any:
-    spec = parse_spec(text)
-    name = spec.name.lower()
-    if name not in table:
-        raise SpecError(
-            f"unknown {what} {spec.name!r}{did_you_mean(spec.name, table)} "
-            f"({what}s: {', '.join(table)}; e.g. {example})"
-        )
-    return build_config(table[name], spec.params, owner=f"{what} {name!r}")
-
-
 def parse_optimizer(text: str) -> Any:
     """The optimiser spec dataclass named by ``text`` (e.g. ``"sgd:lr=0.1,momentum=0.9"``).
 
     Raises:
         SpecError: unknown optimiser or parameter (with close matches), or a bad value.
     """
-    return _parse_named(text, _OPTIMIZERS, "optimizer", "adam:lr=1e-3")
+    return build_named_config(text, _OPTIMIZERS, "optimizer", "adam:lr=1e-3")
 
 
 def parse_schedule(text: str) -> Any:
@@ -307,7 +296,7 @@ def parse_schedule(text: str) -> Any:
     Raises:
         SpecError: unknown schedule or parameter, or a bad value.
     """
-    return _parse_named(text, _SCHEDULES, "schedule", "cosine:warmup=500")
+    return build_named_config(text, _SCHEDULES, "schedule", "cosine:warmup=500")
 
 
 def make_optimizer(text: str, params: Any) -> torch.optim.Optimizer:
