@@ -36,8 +36,18 @@ def place(tmp_path_factory) -> Path:
     """A folder with a trained cliff Q-table, foreign files and configs of every bad kind."""
     root = tmp_path_factory.mktemp("bad-input")
     made = run(
-        ["train", "q-learning:alpha=0.5", "--env", "cliff", "--steps", "3000", "--out",
-         "runs/cliff", "--quiet", "--no-tensorboard"],
+        [
+            "train",
+            "q-learning:alpha=0.5",
+            "--env",
+            "cliff",
+            "--steps",
+            "3000",
+            "--out",
+            "runs/cliff",
+            "--quiet",
+            "--no-tensorboard",
+        ],
         root,
     )
     assert made.returncode == 0, made.stderr
@@ -72,8 +82,18 @@ def place(tmp_path_factory) -> Path:
         pickle.dump({"weights": [1, 2, 3]}, f)
     # A checkpoint of a plug-in learner, trained where its module is importable.
     plug = run(
-        ["train", "custom_learners:NumpyCounter", "--env", "cliff", "--steps", "300", "--out",
-         str(root / "runs" / "plugin"), "--quiet", "--no-tensorboard"],
+        [
+            "train",
+            "custom_learners:NumpyCounter",
+            "--env",
+            "cliff",
+            "--steps",
+            "300",
+            "--out",
+            str(root / "runs" / "plugin"),
+            "--quiet",
+            "--no-tensorboard",
+        ],
         root,
     )
     assert plug.returncode == 0, plug.stderr
@@ -83,56 +103,111 @@ def place(tmp_path_factory) -> Path:
 # (name, arguments, a phrase the one line must contain)
 CASES = [
     # A.3: a checkpoint whose spaces do not fit the game, in every command that seats agents
-    ("checkpoint at the wrong game", ["play", "runs/cliff", "random", "--env", "tictactoe"],
-     "was trained with observation_space"),
-    ("checkpoint in bg move", ["bg", "move", "--agent", "runs/cliff", "--position",
-     "4HPwATDgc/ABMA", "--dice", "31"], "was trained with"),
+    (
+        "checkpoint at the wrong game",
+        ["play", "runs/cliff", "random", "--env", "tictactoe"],
+        "was trained with observation_space",
+    ),
+    (
+        "checkpoint in bg move",
+        ["bg", "move", "--agent", "runs/cliff", "--position", "4HPwATDgc/ABMA", "--dice", "31"],
+        "was trained with",
+    ),
     ("checkpoint in gtp", ["gtp", "--agent", "runs/cliff"], "was trained with"),
     # --seed -1 everywhere
-    ("train seed -1", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--seed", "-1",
-     "--out", "r1"], "non-negative"),
+    (
+        "train seed -1",
+        ["train", "q-learning", "--env", "cliff", "--steps", "10", "--seed", "-1", "--out", "r1"],
+        "non-negative",
+    ),
     ("eval seed -1", ["eval", "random", "--env", "cliff", "--seed", "-1"], "non-negative"),
-    ("play seed -1", ["play", "random", "random", "--env", "tictactoe", "--seed", "-1"],
-     "non-negative"),
+    (
+        "play seed -1",
+        ["play", "random", "random", "--env", "tictactoe", "--seed", "-1"],
+        "non-negative",
+    ),
     ("gtp seed -1", ["gtp", "--seed", "-1"], "non-negative"),
-    ("bg seed -1", ["bg", "move", "--agent", "pubeval", "--position", "4HPwATDgc/ABMA",
-     "--dice", "31", "--seed", "-1"], "non-negative"),
+    (
+        "bg seed -1",
+        [
+            "bg",
+            "move",
+            "--agent",
+            "pubeval",
+            "--position",
+            "4HPwATDgc/ABMA",
+            "--dice",
+            "31",
+            "--seed",
+            "-1",
+        ],
+        "non-negative",
+    ),
     # TOML values of the wrong type, bytes that are not UTF-8, a folder
     ("toml steps str", ["train", "--config", "steps_str.toml", "--out", "r2"], "steps"),
     ("toml seed str", ["train", "--config", "seed_str.toml", "--out", "r3"], "seed"),
     ("toml agent int", ["train", "--config", "agent_int.toml", "--out", "r4"], "agent"),
-    ("toml agent_config int", ["train", "--config", "agent_config_int.toml", "--out", "r5"],
-     "agent_config"),
+    (
+        "toml agent_config int",
+        ["train", "--config", "agent_config_int.toml", "--out", "r5"],
+        "agent_config",
+    ),
     ("toml steps float", ["train", "--config", "steps_float.toml", "--out", "r6"], "steps"),
     ("toml seed negative", ["train", "--config", "seed_negative.toml", "--out", "r7"], "seed"),
     ("toml not utf-8", ["train", "--config", "latin1.toml", "--out", "r8"], "UTF-8"),
     ("config is a folder", ["train", "--config", "confdir", "--out", "r9"], "folder"),
     # --out and --record in impossible places
-    ("out is a file", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out",
-     "a_file"], "is a file"),
-    ("out under a file", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out",
-     "a_file/run"], "is a file"),
-    ("out unwritable", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out",
-     "/proc/rlkit/run"], "cannot write"),
-    ("out empty", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out", ""],
-     "--out"),
-    ("record is a file", ["play", "random", "random", "--env", "tictactoe", "--record",
-     "a_file"], "is a file"),
-    ("record under a file", ["play", "random", "random", "--env", "tictactoe", "--record",
-     "a_file/games"], "is a file"),
-    ("record unwritable", ["play", "random", "random", "--env", "tictactoe", "--record",
-     "/proc/rlkit/games"], "--record"),
-    ("record over old records", ["play", "random", "random", "--env", "tictactoe", "--record",
-     "games"], "already holds game records"),
+    (
+        "out is a file",
+        ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out", "a_file"],
+        "is a file",
+    ),
+    (
+        "out under a file",
+        ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out", "a_file/run"],
+        "is a file",
+    ),
+    (
+        "out unwritable",
+        ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out", "/proc/rlkit/run"],
+        "cannot write",
+    ),
+    ("out empty", ["train", "q-learning", "--env", "cliff", "--steps", "10", "--out", ""], "--out"),
+    (
+        "record is a file",
+        ["play", "random", "random", "--env", "tictactoe", "--record", "a_file"],
+        "is a file",
+    ),
+    (
+        "record under a file",
+        ["play", "random", "random", "--env", "tictactoe", "--record", "a_file/games"],
+        "is a file",
+    ),
+    (
+        "record unwritable",
+        ["play", "random", "random", "--env", "tictactoe", "--record", "/proc/rlkit/games"],
+        "--record",
+    ),
+    (
+        "record over old records",
+        ["play", "random", "random", "--env", "tictactoe", "--record", "games"],
+        "already holds game records",
+    ),
     # GTP start-up settings
     ("gtp size 4", ["gtp", "--size", "4"], "size"),
     ("gtp size 50", ["gtp", "--size", "50"], "size"),
     ("gtp komi nan", ["gtp", "--komi", "nan"], "finite"),
     # agents and environments that cannot be made
-    ("minimax valued by minimax", ["play", "minimax:depth=1,value=minimax", "random", "--env",
-     "tictactoe"], "no value(state, player)"),
-    ("third-party env constructor", ["eval", "random", "--env", "FrozenLake-v1:map_name=9x9"],
-     "FrozenLake-v1"),
+    (
+        "minimax valued by minimax",
+        ["play", "minimax:depth=1,value=minimax", "random", "--env", "tictactoe"],
+        "no value(state, player)",
+    ),
+    (
+        "third-party env constructor",
+        ["eval", "random", "--env", "FrozenLake-v1:map_name=9x9"],
+        "FrozenLake-v1",
+    ),
     # files that are not checkpoints
     ("text file named .pt", ["eval", "text.pt", "--env", "cliff"], "text file"),
     ("sb3 model zip", ["eval", "sb3_model.zip", "--env", "cliff"], "Stable-Baselines3"),
@@ -141,31 +216,64 @@ CASES = [
     ("missing path", ["eval", "runs/nothing", "--env", "cliff"], "does not exist"),
     ("missing .pt", ["play", "nothing.pt", "random", "--env", "tictactoe"], "does not exist"),
     # resume mistakes
-    ("resume with config", ["train", "--resume", "runs/cliff", "--config", "steps_str.toml"],
-     "--config cannot be combined"),
-    ("resume with out", ["train", "--resume", "runs/cliff", "--out", "elsewhere"],
-     "--out cannot be combined"),
-    ("resume smaller budget", ["train", "--resume", "runs/cliff", "--steps", "100"],
-     "must be larger"),
+    (
+        "resume with config",
+        ["train", "--resume", "runs/cliff", "--config", "steps_str.toml"],
+        "--config cannot be combined",
+    ),
+    (
+        "resume with out",
+        ["train", "--resume", "runs/cliff", "--out", "elsewhere"],
+        "--out cannot be combined",
+    ),
+    (
+        "resume smaller budget",
+        ["train", "--resume", "runs/cliff", "--steps", "100"],
+        "must be larger",
+    ),
     ("resume a non-run", ["train", "--resume", "confdir"], "not a run folder"),
     # custom learners whose state cannot be saved: refused before training, not after it
-    ("learner without state_dict", ["train", "custom_learners:Forgetful", "--env", "cliff",
-     "--steps", "100", "--out", "r10"], "does not override state_dict"),
-    ("learner with object state", ["train", "custom_learners:ObjectState", "--env", "cliff",
-     "--steps", "100", "--out", "r11"], "cannot hold"),
+    (
+        "learner without state_dict",
+        ["train", "custom_learners:Forgetful", "--env", "cliff", "--steps", "100", "--out", "r10"],
+        "does not override state_dict",
+    ),
+    (
+        "learner with object state",
+        [
+            "train",
+            "custom_learners:ObjectState",
+            "--env",
+            "cliff",
+            "--steps",
+            "100",
+            "--out",
+            "r11",
+        ],
+        "cannot hold",
+    ),
     ("play a game agent in eval", ["eval", "minimax", "--env", "cliff"], "game"),
     # argparse's own errors
-    ("unknown option", ["play", "random", "random", "--env", "tictactoe", "--gmaes", "3"],
-     "unrecognized"),
+    (
+        "unknown option",
+        ["play", "random", "random", "--env", "tictactoe", "--gmaes", "3"],
+        "unrecognized",
+    ),
     ("missing argument", ["play", "random"], "required"),
     ("bad choice", ["eval", "random", "--env", "cliff", "--device", "tpu"], "invalid choice"),
     ("bad integer", ["eval", "random", "--env", "cliff", "--episodes", "many"], "episodes"),
     ("no command", [], "required"),
     ("unknown command", ["trian"], "invalid choice"),
-    ("bad max episode steps", ["eval", "random", "--env", "cliff", "--max-episode-steps", "0"],
-     "positive"),
-    ("bad env max_episode_steps", ["eval", "random", "--env", "cliff:max_episode_steps=x"],
-     "max_episode_steps"),
+    (
+        "bad max episode steps",
+        ["eval", "random", "--env", "cliff", "--max-episode-steps", "0"],
+        "positive",
+    ),
+    (
+        "bad env max_episode_steps",
+        ["eval", "random", "--env", "cliff:max_episode_steps=x"],
+        "max_episode_steps",
+    ),
 ]
 
 
@@ -207,8 +315,17 @@ def test_plugin_checkpoint_without_its_module(place, tmp_path):
 def test_numpy_state_learner_trains_saves_and_evaluates(place):
     """A custom learner whose state_dict returns numpy is checkpointed (it crashed before)."""
     trained = run(
-        ["train", "custom_learners:NumpyCounter", "--env", "cliff", "--steps", "500", "--out",
-         "np-run", "--quiet"],
+        [
+            "train",
+            "custom_learners:NumpyCounter",
+            "--env",
+            "cliff",
+            "--steps",
+            "500",
+            "--out",
+            "np-run",
+            "--quiet",
+        ],
         place,
     )
     assert trained.returncode == 0, trained.stderr
@@ -232,8 +349,17 @@ def test_interrupted_run_folder_evaluates_its_checkpoint(place):
 
 def test_endless_env_ends_with_max_episode_steps(place):
     result = run(
-        ["eval", "random", "--env", "endless_env:EndlessEnv", "--episodes", "3",
-         "--max-episode-steps", "50", "--json"],
+        [
+            "eval",
+            "random",
+            "--env",
+            "endless_env:EndlessEnv",
+            "--episodes",
+            "3",
+            "--max-episode-steps",
+            "50",
+            "--json",
+        ],
         place,
     )
     assert result.returncode == 0, result.stderr
@@ -246,8 +372,11 @@ def test_endless_env_ends_with_max_episode_steps(place):
 
 def test_bare_minimax_moves_in_connect_four(place):
     """Bare minimax no longer tries to solve connect four: it searches to a default depth."""
-    result = run(["play", "minimax", "random", "--env", "connect4", "--games", "1", "--quiet"],
-                 place, timeout=300)
+    result = run(
+        ["play", "minimax", "random", "--env", "connect4", "--games", "1", "--quiet"],
+        place,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -270,9 +399,43 @@ def test_closed_pipe_is_quiet(place):
 def test_custom_game_trains_through_its_environment(place):
     """`rlkit train reinforce --env nim_game:Nim` finds the game's Gymnasium env."""
     result = run(
-        ["train", "reinforce", "--env", "nim_game:Nim:opponent=random", "--steps", "300",
-         "--out", "nim", "--quiet", "--no-tensorboard"],
+        [
+            "train",
+            "reinforce",
+            "--env",
+            "nim_game:Nim:opponent=random",
+            "--steps",
+            "300",
+            "--out",
+            "nim",
+            "--quiet",
+            "--no-tensorboard",
+        ],
         place,
     )
     assert result.returncode == 0, result.stderr
     assert (place / "nim" / "final.pt").exists()
+
+
+def test_tabular_commands_never_import_torch(place):
+    """`rlkit eval` of a Q-table and `rlkit train q-learning` start without torch (~3 s)."""
+    for args in (
+        ["eval", "runs/cliff", "--episodes", "2"],
+        ["train", "q-learning", "--env", "cliff", "--steps", "200", "--out", "no-torch",
+         "--quiet"],
+        ["list"],
+        ["describe", "q-learning"],
+    ):
+        env = {**os.environ, "PYTHONPATH": str(PLUGINS)}
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "rlkit", *args],
+            cwd=place,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                    if line.startswith("import time:")]
+        assert "torch" not in imported, args
