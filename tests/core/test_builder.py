@@ -100,8 +100,7 @@ def test_opening_moves_are_shared_by_both_colourings():
 
 
 def test_watch_prints_every_move(capsys):
-    assert main(["play", "random", "random", "--env", "tictactoe", "--games", "1",
-                 "--watch"]) == 0
+    assert main(["play", "random", "random", "--env", "tictactoe", "--games", "1", "--watch"]) == 0
     out = capsys.readouterr().out
     assert out.count("player 0:") + out.count("player 1:") >= 5
 
@@ -128,8 +127,22 @@ def _wait_for(path, proc, seconds=60):
 def test_sigterm_saves_like_ctrl_c_and_metrics_keep_one_line_ending(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rlkit", "train", "q-learning", "--env", "cliff", "--steps",
-         "50000000", "--log-interval", "500", "--out", str(run), "--no-tensorboard"],
+        [
+            sys.executable,
+            "-m",
+            "rlkit",
+            "train",
+            "q-learning",
+            "--env",
+            "cliff",
+            "--steps",
+            "50000000",
+            "--log-interval",
+            "500",
+            "--out",
+            str(run),
+            "--no-tensorboard",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -144,8 +157,17 @@ def test_sigterm_saves_like_ctrl_c_and_metrics_keep_one_line_ending(tmp_path):
 
     steps = load_checkpoint(run / "checkpoint.pt").metadata["training"]["steps"]
     resumed = subprocess.run(
-        [sys.executable, "-m", "rlkit", "train", "--resume", str(run), "--steps",
-         str(steps + 2000), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "rlkit",
+            "train",
+            "--resume",
+            str(run),
+            "--steps",
+            str(steps + 2000),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -160,8 +182,19 @@ def test_sigterm_saves_like_ctrl_c_and_metrics_keep_one_line_ending(tmp_path):
 
 def test_ctrl_c_in_play_prints_the_score_so_far(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rlkit", "play", "mcts:simulations=200", "random", "--env",
-         "connect4", "--games", "1000", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "rlkit",
+            "play",
+            "mcts:simulations=200",
+            "random",
+            "--env",
+            "connect4",
+            "--games",
+            "1000",
+            "--quiet",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
