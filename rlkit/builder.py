@@ -166,6 +166,9 @@ def build_agent(
             "`rlkit list` — a checkpoint file or a run folder)"
         )
     cls, defaults = resolve_agent_class(parsed.name)
+    # Before construction: initial weights (orthogonal init's QR) differ in the last bits with
+    # the thread count, and a seeded agent must start from the same weights in every process.
+    runtime.apply_threads()
     params = {**defaults, **(overrides or {}), **parsed.params}
     if runtime.device is not None and "device" in config_fields(cls.Config):
         params["device"] = runtime.device

@@ -478,7 +478,7 @@ def train(
     try:
         _make_run_folder(run_dir)
         return _run(
-            agent, world, settings, run_dir, agent_params, counters, resume, progress, tensorboard
+            agent, world, settings, run_dir, counters, resume, progress, tensorboard, runtime
         )
     except BaseException:
         # Nothing worth keeping was saved (an error, or Ctrl-C before the first checkpoint):
@@ -539,11 +539,11 @@ def _run(
     world: gym.Env | Game,
     settings: RunSettings,
     run_dir: Path,
-    agent_params: dict[str, Any] | None,
     counters: dict[str, Any],
     resume: bool,
     progress: bool,
     tensorboard: bool,
+    runtime: Runtime,
 ) -> Any:
     config_text = dumps_toml(
         {
@@ -575,6 +575,8 @@ def _run(
             "episodes": session.episodes,
             "env_rng": _env_rng_state(world) if isinstance(world, gym.Env) else None,
             "seed": settings.seed,
+            # Where it ran, for the record: a loader chooses its own (--device, --threads).
+            "runtime": {"device": runtime.device, "threads": runtime.threads},
         }
         save_agent(run_dir / name, settings.agent, agent, env=settings.env, training=training)
 
