@@ -114,6 +114,9 @@ class Human(GameAgent):
             ``sys.stderr`` when that is None).
     """
 
+    interactive = True
+    """Reads its moves from a person: no tournament worker can seat it."""
+
     @dataclass(frozen=True)
     class Config:
         hint: str | None = None

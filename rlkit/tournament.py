@@ -585,6 +585,11 @@ def validate_agents(
     for spec in plan.agents:
         player = make_player(spec, game, seed=0, **options)
         _close(player.agent)
+        if getattr(type(player.agent), "interactive", False):
+            raise SpecError(
+                f"{spec!r} plays at a terminal and cannot sit in a tournament's worker "
+                f"processes; play it with `rlkit play {spec} OPPONENT --env {plan.env}`"
+            )
 
 
 # -- backends: run jobs, hand each finished row to `on_row` ---------------------------------------
@@ -1236,7 +1241,7 @@ def _tournament_command(args: argparse.Namespace) -> int:
     else:
         if not opts.get("env"):
             raise SpecError("name the game with --env, e.g. --env connect4")
-        if opts.get("out") is None:
+        if opts.get("out") is None or str(opts["out"]) in ("", "."):
             raise SpecError("give the tournament a new folder with --out DIR")
         out = Path(opts["out"])
         plan = plan_tournament(

@@ -274,6 +274,21 @@ CASES = [
         ["eval", "random", "--env", "cliff:max_episode_steps=x"],
         "max_episode_steps",
     ),
+    (
+        "tournament seats a human",
+        ["tournament", "random", "human", "--env", "tictactoe", "--out", "t1"],
+        "plays at a terminal",
+    ),
+    (
+        "tournament out empty",
+        ["tournament", "random", "minimax", "--env", "tictactoe", "--out", ""],
+        "--out",
+    ),
+    (
+        "tournament seed -1",
+        ["tournament", "random", "minimax", "--env", "tictactoe", "--seed", "-1", "--out", "t2"],
+        "non-negative",
+    ),
 ]
 
 
