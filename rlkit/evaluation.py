@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlkit.agent import Agent, split_observation
+from rlkit.errors import SpecError
 from rlkit.stats import mean_ci95
 
 
@@ -38,6 +39,10 @@ class EvalResult:
         return asdict(self)
 
 
+MAX_EPISODES = 10**8
+"""More episodes than any evaluation needs (each takes 16 bytes of results)."""
+
+
 def evaluate(
     agent: Agent,
     env: gym.Env,
@@ -55,10 +60,10 @@ def evaluate(
     steps of the current episode, so such a run is visible rather than silent.
 
     Raises:
-        ValueError: if ``episodes`` is not positive.
+        SpecError: ``episodes`` not from 1 to :data:`MAX_EPISODES`.
     """
-    if episodes <= 0:
-        raise ValueError(f"episodes must be positive, got {episodes}")
+    if not 0 < episodes <= MAX_EPISODES:
+        raise SpecError(f"--episodes must be from 1 to {MAX_EPISODES:,}, got {episodes}")
     returns = np.empty(episodes)
     lengths = np.empty(episodes)
     successes: list[bool] = []

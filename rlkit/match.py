@@ -33,6 +33,9 @@ from rlkit.game import (
     IllegalMoveError,
 )
 
+MAX_GAMES = 10**8
+"""More games than any match needs; the bound keeps a typo from running for ever."""
+
 
 class Player:
     """An agent of either kind, seated at a game. ``name`` is the spec it was made from."""
@@ -229,8 +232,8 @@ def play_match(
         SpecError: ``games`` not positive, the game is not for two players, or ``record_dir``
             cannot take new records.
     """
-    if games <= 0:
-        raise SpecError(f"--games must be positive, got {games}")
+    if not 0 < games <= MAX_GAMES:
+        raise SpecError(f"--games must be from 1 to {MAX_GAMES:,}, got {games}")
     if seed < 0:
         raise SpecError(f"--seed must be a non-negative integer, got {seed}")
     if opening_moves < 0:
@@ -239,12 +242,16 @@ def play_match(
         raise SpecError(f"{game.info.name} has {game.info.num_players} players; matches need 2")
     if record_dir is not None:
         check_record_folder(Path(record_dir))
-    seeds = np.random.SeedSequence(seed).spawn(games + 2)
+    def child(*key: int) -> np.random.SeedSequence:
+        # What SeedSequence(seed).spawn(n)[k] gives, made by key: no list of n seeds up front,
+        # and both games of a pair (and their opening) can share one key.
+        return np.random.SeedSequence(seed, spawn_key=key)
+
     player_a = make_player(
-        a, game, seed=int(seeds[0].generate_state(1)[0]), device=device, threads=threads
+        a, game, seed=int(child(0).generate_state(1)[0]), device=device, threads=threads
     )
     player_b = make_player(
-        b, game, seed=int(seeds[1].generate_state(1)[0]), device=device, threads=threads
+        b, game, seed=int(child(1).generate_state(1)[0]), device=device, threads=threads
     )
     result = MatchResult(a, b)
     paired = swap or opening_moves > 0
@@ -255,13 +262,8 @@ def play_match(
         bar = tqdm(total=games, unit="game", dynamic_ncols=True)
     try:
         for i in range(games):
-            pair_seed = seeds[2 + (i - i % 2 if paired else i)]
-            # Children by key, not spawn(): spawn() advances the parent, and both games of a
-            # pair must draw the same dice and the same opening.
-            chance_seed, opening_seed = (
-                np.random.SeedSequence(pair_seed.entropy, spawn_key=(*pair_seed.spawn_key, k))
-                for k in (0, 1)
-            )
+            pair = 2 + (i - i % 2 if paired else i)
+            chance_seed, opening_seed = child(pair, 0), child(pair, 1)
             seats = [player_a, player_b] if i % 2 == 0 else [player_b, player_a]
             record = play_game(
                 game,

@@ -172,6 +172,10 @@ class TournamentPlan:
         )
 
 
+MAX_GAMES_PER_PAIRING = 10**6
+"""A bound on ``--games``: every planned game is a job held in memory and a row in the store."""
+
+
 def plan_tournament(
     agents: Iterable[str],
     env: str,
@@ -205,8 +209,8 @@ def plan_tournament(
             malformed pairings file.
     """
     agents = list(agents)
-    if games <= 0:
-        raise SpecError(f"--games must be positive, got {games}")
+    if not 0 < games <= MAX_GAMES_PER_PAIRING:
+        raise SpecError(f"--games must be from 1 to {MAX_GAMES_PER_PAIRING:,}, got {games}")
     if seed < 0:
         raise SpecError(f"--seed must be a non-negative integer, got {seed}")
     if timeout is not None and not timeout > 0:
@@ -281,8 +285,11 @@ def _read_pairings(path: Path, agents: list[str], games: int) -> tuple[list[str]
                 n = int(fields[2])
             except ValueError:
                 n = 0
-            if n <= 0:
-                raise SpecError(f"{where}: games must be a positive integer, got {fields[2]!r}")
+            if not 0 < n <= MAX_GAMES_PER_PAIRING:
+                raise SpecError(
+                    f"{where}: games must be an integer from 1 to {MAX_GAMES_PER_PAIRING:,}, "
+                    f"got {fields[2]!r}"
+                )
         if a == b:
             raise SpecError(f"{where}: {a!r} cannot play itself")
         if frozenset((a, b)) in seen:

@@ -285,6 +285,31 @@ CASES = [
         "--out",
     ),
     (
+        "play absurd game count",
+        ["play", "random", "random", "--env", "tictactoe", "--games", "99999999999999999999"],
+        "--games must be from 1",
+    ),
+    (
+        "eval absurd episode count",
+        ["eval", "random", "--env", "cliff", "--episodes", "99999999999999999999"],
+        "--episodes must be from 1",
+    ),
+    (
+        "tournament absurd game count",
+        [
+            "tournament",
+            "random",
+            "minimax",
+            "--env",
+            "tictactoe",
+            "--games",
+            "99999999999",
+            "--out",
+            "t3",
+        ],
+        "--games must be from 1",
+    ),
+    (
         "tournament seed -1",
         ["tournament", "random", "minimax", "--env", "tictactoe", "--seed", "-1", "--out", "t2"],
         "non-negative",
@@ -436,8 +461,7 @@ def test_tabular_commands_never_import_torch(place):
     """`rlkit eval` of a Q-table and `rlkit train q-learning` start without torch (~3 s)."""
     for args in (
         ["eval", "runs/cliff", "--episodes", "2"],
-        ["train", "q-learning", "--env", "cliff", "--steps", "200", "--out", "no-torch",
-         "--quiet"],
+        ["train", "q-learning", "--env", "cliff", "--steps", "200", "--out", "no-torch", "--quiet"],
         ["list"],
         ["describe", "q-learning"],
     ):
@@ -451,6 +475,9 @@ def test_tabular_commands_never_import_torch(place):
             timeout=120,
         )
         assert result.returncode == 0, result.stderr[-2000:]
-        imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
-                    if line.startswith("import time:")]
+        imported = [
+            line.rsplit("|", 1)[-1].strip()
+            for line in result.stderr.splitlines()
+            if line.startswith("import time:")
+        ]
         assert "torch" not in imported, args

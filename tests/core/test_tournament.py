@@ -106,7 +106,7 @@ def test_pairings_file(tmp_path):
     for text, message in [
         ("random random\n", "cannot play itself"),
         ("random minimax\nminimax random\n", "listed twice"),
-        ("random minimax zero\n", "positive integer"),
+        ("random minimax zero\n", "games must be an integer from 1"),
         ("random\n", "expected 'AGENT_A AGENT_B"),
         ("# nothing\n", "lists no pairing"),
     ]:
@@ -123,7 +123,7 @@ def test_pairings_file(tmp_path):
     [
         ({"agents": ["random", "random"]}, "listed twice"),
         ({"agents": ["random"]}, "at least two agents"),
-        ({"games": 0}, "--games must be positive"),
+        ({"games": 0}, "--games must be from 1"),
         ({"seed": -1}, "non-negative"),
         ({"format": "swiss"}, "unknown --format"),
         ({"format": "gauntlet", "candidates": 2}, "--candidates must be between 1 and 1"),
