@@ -28,25 +28,11 @@ from rlkit.tournament import (
     play_job,
     run_tournament,
 )
-from rlkit.tournament_store import STORE_NAME, StoreError, TournamentStore
+from rlkit.tournament_store import GAME_COLUMNS, STORE_NAME, StoreError, TournamentStore
 
 PLUGINS = Path(__file__).parent.parent / "plugins"
-# Columns that must repeat exactly; `seconds` and `finished` are wall-clock facts.
-SAME = (
-    "pairing",
-    "game",
-    "a",
-    "b",
-    "score",
-    "first",
-    "points_a",
-    "points_b",
-    "plies",
-    "truncated",
-    "forfeit",
-    "reason",
-    "moves",
-)
+# Columns that must repeat exactly: all but `seconds` and `finished` (wall-clock facts).
+SAME = tuple(c for c in GAME_COLUMNS if c not in ("seconds", "finished"))
 CHEAP = ["random", "minimax:depth=1", "mcts:simulations=20"]
 
 
