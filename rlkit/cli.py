@@ -119,7 +119,12 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
         )
 
     return serve(
-        args.agent, args.size, args.komi, args.seed, sys.stdin, sys.stdout,
+        args.agent,
+        args.size,
+        args.komi,
+        args.seed,
+        sys.stdin,
+        sys.stdout,
         player_factory=player_for,
     )
 
@@ -128,7 +133,11 @@ def _cmd_bg_move(args: argparse.Namespace) -> int:
     from rlkit.bg import suggest_move
 
     result = suggest_move(
-        args.agent, args.position, args.dice, seed=args.seed, device=args.device,
+        args.agent,
+        args.position,
+        args.dice,
+        seed=args.seed,
+        device=args.device,
         threads=args.threads,
     )
     print(json.dumps(result) if args.json else f"{result['move']}\n{result['position_id']}")
@@ -235,23 +244,45 @@ def _cmd_train_bc(args: argparse.Namespace) -> int:
     out = Path(args.resume) if args.resume else args.out
     if out is None:
         raise SpecError("give an output folder with --out DIR")
+    trainer = {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+            ("optimizer", args.optimizer),
+            ("schedule", args.schedule),
+            ("early_stopping", args.early_stopping),
+        )
+        if value is not None
+    }
     try:
         summary = train_bc(
             data=Path(args.data),
             env=args.env,
             net=args.net,
             out=out,
+            trainer=trainer or None,
+            value_weight=args.value_weight,
+            augment=not args.no_augment,
+            holdout=args.holdout,
+            on_error="skip" if args.skip_bad_records else "stop",
+            opening_moves=args.skip_opening,
+            value_head=args.value_head,
             seed=args.seed or 0,
             device=args.device,
             threads=args.threads,
-            epochs=args.epochs,
             progress=not args.quiet,
             resume=bool(args.resume),
         )
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with `rlkit train bc --resume {out} ...`", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(json.dumps(summary) if not args.quiet else "", end="\n" if not args.quiet else "")
+    print(
+        f"cloned {summary['positions']:,} positions of {summary['train_games']:,} games; "
+        f"held out {summary['holdout_games']:,} games: move agreement "
+        f"{summary['holdout_agreement']:.3f}, value MSE {summary['holdout_value_mse']:.3f}; "
+        f"best epoch {summary['best_epoch']}; saved {out / 'final.pt'} (summary.json has it all)"
+    )
     return 0
 
 
@@ -350,11 +381,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-interval", type=positive_int, help="steps between periodic checkpoints"
     )
-    p.add_argument("--data", help="bc: folder of game records (rlkit play --record) or shards")
-    p.add_argument(
-        "--net", default=None, help="bc: network spec, e.g. resnet:blocks=4,channels=64"
+    bc = p.add_argument_group("behaviour cloning (rlkit train bc --data DIR --env GAME)")
+    bc.add_argument("--data", help="folder of game records (rlkit play --record) or shards")
+    bc.add_argument("--net", help="network spec, e.g. resnet:blocks=4,channels=64 (per game)")
+    bc.add_argument("--epochs", type=positive_int, help="training epochs (trainer default 20)")
+    bc.add_argument("--batch-size", type=positive_int, help="minibatch size (trainer default 256)")
+    bc.add_argument(
+        "--optimizer", help="optimizer spec, e.g. adam:lr=1e-3 or sgd:lr=0.1,momentum=0.9"
     )
-    p.add_argument("--epochs", type=positive_int, default=None, help="bc: training epochs")
+    bc.add_argument(
+        "--schedule", help="learning-rate schedule, e.g. cosine or step:every=5,gamma=0.5"
+    )
+    bc.add_argument(
+        "--early-stopping", type=positive_int, metavar="EPOCHS", help="patience on validation loss"
+    )
+    bc.add_argument(
+        "--value-weight", type=finite_float, default=0.25, help="weight of the value loss"
+    )
+    bc.add_argument(
+        "--value-head", choices=["scalar", "wdl"], default="scalar", help="value head kind"
+    )
+    bc.add_argument("--no-augment", action="store_true", help="no board-symmetry augmentation")
+    bc.add_argument("--holdout", type=finite_float, default=0.1, help="fraction of games held out")
+    bc.add_argument(
+        "--skip-bad-records", action="store_true", help="warn about bad records and go on"
+    )
+    bc.add_argument(
+        "--skip-opening",
+        type=non_negative_int,
+        metavar="K",
+        help="leave out each game's first K moves (default: the 'opening:' line of each record)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     p.set_defaults(run=_cmd_train)
@@ -431,9 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_options(p)
     p.set_defaults(run=_cmd_bg_move)
 
-    p = sub.add_parser(
-        "eval", help="evaluate an agent spec or a checkpoint", formatter_class=fmt
-    )
+    p = sub.add_parser("eval", help="evaluate an agent spec or a checkpoint", formatter_class=fmt)
     p.add_argument("agent", help="agent spec, checkpoint file, or run folder")
     p.add_argument("--env", help="environment spec (default: the checkpoint's)")
     p.add_argument("--episodes", type=positive_int, default=100, help="episodes to play")

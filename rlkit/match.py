@@ -94,6 +94,8 @@ class GameRecord:
     moves: tuple[str, ...]
     returns: tuple[float, ...]
     truncated: bool = False
+    opening_moves: int = 0
+    """How many first decisions were random opening moves, not the players' own."""
 
 
 def play_game(
@@ -143,7 +145,11 @@ def play_game(
             continue
         if decisions >= game.info.max_game_length:
             return GameRecord(
-                tuple(p.name for p in players), tuple(moves), (0.0,) * len(players), truncated=True
+                tuple(p.name for p in players),
+                tuple(moves),
+                (0.0,) * len(players),
+                truncated=True,
+                opening_moves=min(opening_moves, decisions),
             )
         if decisions < opening_moves:
             legal = game.legal_actions(state)
@@ -165,7 +171,10 @@ def play_game(
     for p in players:  # an agent that shows the game (human) sees how it ended
         p.game_over(state)
     return GameRecord(
-        tuple(p.name for p in players), tuple(moves), tuple(float(r) for r in game.returns(state))
+        tuple(p.name for p in players),
+        tuple(moves),
+        tuple(float(r) for r in game.returns(state)),
+        opening_moves=min(opening_moves, decisions),
     )
 
 
@@ -329,6 +338,7 @@ def _write_record(game: Game, record: GameRecord, folder: Path, index: int) -> N
             f"game: {game.info.name}",
             *(f"player {i}: {name}" for i, name in enumerate(record.players)),
             "moves: " + " ".join(record.moves),
+            *([f"opening: {record.opening_moves}"] if record.opening_moves else []),
             "returns: " + " ".join(f"{r:g}" for r in record.returns),
         ]
         text, extension = "\n".join(lines) + "\n", "txt"

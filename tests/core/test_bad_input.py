@@ -80,6 +80,22 @@ def place(tmp_path_factory) -> Path:
             z.writestr("pytorch_variables.pth", b"")
     with (root / "plain.pkl").open("wb") as f:
         pickle.dump({"weights": [1, 2, 3]}, f)
+    recorded = run(
+        [
+            "play",
+            "random",
+            "random",
+            "--env",
+            "tictactoe",
+            "--games",
+            "4",
+            "--record",
+            "ttt-games",
+            "--quiet",
+        ],
+        root,
+    )
+    assert recorded.returncode == 0, recorded.stderr
     # A checkpoint of a plug-in learner, trained where its module is importable.
     plug = run(
         [
@@ -273,6 +289,53 @@ CASES = [
         "bad env max_episode_steps",
         ["eval", "random", "--env", "cliff:max_episode_steps=x"],
         "max_episode_steps",
+    ),
+    (
+        "bc without a data folder",
+        ["train", "bc", "--data", "no-games", "--env", "tictactoe", "--out", "b1"],
+        "does not exist",
+    ),
+    (
+        "bc on records of another game",
+        ["train", "bc", "--data", "ttt-games", "--env", "connect4", "--out", "b2"],
+        "not of",
+    ),
+    (
+        "bc network typo",
+        [
+            "train",
+            "bc",
+            "--data",
+            "ttt-games",
+            "--env",
+            "tictactoe",
+            "--net",
+            "resnt",
+            "--out",
+            "b3",
+        ],
+        "did you mean 'resnet'",
+    ),
+    (
+        "bc network too big for the board",
+        [
+            "train",
+            "bc",
+            "--data",
+            "ttt-games",
+            "--env",
+            "tictactoe",
+            "--net",
+            "resnet:kernel=5",
+            "--out",
+            "b4",
+        ],
+        "larger than",
+    ),
+    (
+        "bc without --data",
+        ["train", "bc", "--env", "tictactoe", "--out", "b5"],
+        "--data",
     ),
     (
         "tournament seats a human",
