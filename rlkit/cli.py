@@ -1,7 +1,9 @@
-"""The ``rlkit`` command line: list, train, eval, play, gtp, bg move.
+"""The ``rlkit`` command line: list, train (and train bc), eval, play, gtp, bg move, plus the
+commands modules register (:data:`COMMAND_MODULES`: ratings, tournament, describe, plot).
 
-Every user mistake (unknown name, bad parameter, missing or corrupt checkpoint) ends with one
-line on stderr and exit status 2; Ctrl-C during training saves a checkpoint and exits 130.
+Every user mistake (unknown name, bad parameter, missing or corrupt checkpoint, argparse's own
+usage errors) ends with one line on stderr and exit status 2; Ctrl-C or SIGTERM saves what can
+be saved and exits 130; a reader that closes the pipe ends the command quietly.
 """
 
 from __future__ import annotations
