@@ -5,6 +5,7 @@ Grammar (whitespace around names and values is ignored)::
     spec   := name [":" params]
     name   := registered-name | "module.path:ClassName" | gymnasium-id | "sb3:ALGO"
     params := key "=" value ("," key "=" value)*
+    value  := text | "[" spec "]"      (a nested spec, whose ':' and ',' are its own)
 
 The last ``:``-separated part is parameters exactly when it contains ``=``; everything before
 it is the name. So all of these parse as expected::
@@ -19,6 +20,8 @@ it is the name. So all of these parse as expected::
     Spec(name='sb3:PPO', params={})
     >>> parse_spec("gtp:gnugo --mode gtp --level=1")
     Spec(name='gtp:gnugo --mode gtp --level=1', params={})
+    >>> parse_spec("human:hint=[minimax:depth=6]")     # a spec as a value goes in brackets
+    Spec(name='human', params={'hint': 'minimax:depth=6'})
 
 Values stay strings here; they are converted once, against the fields of an agent's config
 dataclass (:func:`build_config`) or, for environments, by :func:`literal_value`.
@@ -47,7 +50,12 @@ class Spec:
     def __str__(self) -> str:
         if not self.params:
             return self.name
-        return self.name + ":" + ",".join(f"{k}={v}" for k, v in self.params.items())
+        return self.name + ":" + ",".join(f"{k}={_quoted(v)}" for k, v in self.params.items())
+
+
+def _quoted(value: str) -> str:
+    """A value that holds a separator goes back in brackets, so str(parse_spec(x)) parses."""
+    return f"[{value}]" if any(c in value for c in ":,") else value
 
 
 def parse_spec(text: str) -> Spec:
@@ -61,7 +69,7 @@ def parse_spec(text: str) -> Spec:
         raise SpecError("empty spec: expected a name such as 'q-learning' or 'FrozenLake-v1'")
     if text.startswith("gtp:"):  # an engine's command line may hold ':' and '=' of its own
         return Spec(text, {})
-    parts = text.split(":")
+    parts = _split_outside_brackets(text, ":", text)
     raw_params = ""
     if len(parts) > 1 and "=" in parts[-1]:
         raw_params = parts[-1]
@@ -70,15 +78,41 @@ def parse_spec(text: str) -> Spec:
     if not name:
         raise SpecError(f"spec {text!r} has parameters but no name")
     params: dict[str, str] = {}
-    for item in filter(None, (s.strip() for s in raw_params.split(","))):
+    for item in filter(None, (s.strip() for s in _split_outside_brackets(raw_params, ",", text))):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise SpecError(f"parameter {item!r} in {text!r} is not of the form key=value")
         if key in params:
             raise SpecError(f"parameter {key!r} is given twice in {text!r}")
-        params[key] = value.strip()
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):  # a nested spec, e.g. [minimax:depth=2]
+            value = value[1:-1].strip()
+        params[key] = value
     return Spec(name, params)
+
+
+def _split_outside_brackets(text: str, separator: str, whole: str) -> list[str]:
+    """``text.split(separator)``, except inside ``[...]`` (nested specs as parameter values).
+
+    Raises:
+        SpecError: unbalanced brackets.
+    """
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:
+                raise SpecError(f"unbalanced ']' in {whole!r}")
+        elif char == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise SpecError(f"unbalanced '[' in {whole!r}")
+    parts.append(text[start:])
+    return parts
 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 4) -> list[str]:

@@ -98,3 +98,24 @@ def test_literal_value():
     assert literal_value("9") == 9 and isinstance(literal_value("9"), int)
     assert literal_value("2.5") == 2.5
     assert literal_value("4x4") == "4x4"
+
+
+def test_nested_specs_go_in_brackets():
+    spec = parse_spec("connect4:opponent=[minimax:depth=2,deterministic=true],play_as=1")
+    assert spec.name == "connect4"
+    assert spec.params == {"opponent": "minimax:depth=2,deterministic=true", "play_as": "1"}
+    assert parse_spec(str(spec)) == spec
+    with pytest.raises(SpecError, match="unbalanced"):
+        parse_spec("human:hint=[minimax:depth=2")
+    with pytest.raises(SpecError, match="unbalanced"):
+        parse_spec("human:hint=minimax]")
+
+
+def test_nested_spec_reaches_the_agent():
+    import rlkit
+
+    game = rlkit.make_game("connect4")
+    human = rlkit.make_agent("human:hint=[minimax:depth=3]", game=game)
+    assert human.config.hint == "minimax:depth=3"
+    env = rlkit.make_env("connect4:opponent=[minimax:depth=1]")
+    assert env.unwrapped.opponent == "minimax:depth=1"
