@@ -318,6 +318,10 @@ def _divergence(points: np.ndarray, names: Sequence[str]) -> str | None:
 # --------------------------------------------------------------------------- fitting
 
 
+MAX_BOOTSTRAP = 100_000
+"""Bootstrap refits at most (each holds a row of points per pairing); 1,000 is plenty."""
+
+
 def fit_elo(
     results: Iterable[GameResult],
     *,
@@ -358,8 +362,10 @@ def fit_elo(
         raise SpecError(f"prior_games must be a finite number >= 0, got {prior_games}")
     if not math.isfinite(anchor_elo):
         raise SpecError(f"anchor_elo must be a finite number, got {anchor_elo}")
-    if interval == "bootstrap" and bootstrap_samples < 2:
-        raise SpecError(f"bootstrap_samples must be at least 2, got {bootstrap_samples}")
+    if interval == "bootstrap" and not 2 <= bootstrap_samples <= MAX_BOOTSTRAP:
+        raise SpecError(
+            f"bootstrap_samples must be from 2 to {MAX_BOOTSTRAP:,}, got {bootstrap_samples}"
+        )
     games_list = list(results)
     if not games_list:
         raise SpecError("no games to rate")
@@ -645,9 +651,11 @@ def _sample_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+        value = 0
+    if not 2 <= value <= MAX_BOOTSTRAP:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 2 to {MAX_BOOTSTRAP:,}, got {text!r}"
+        )
     return value
 
 

@@ -172,6 +172,8 @@ class TournamentPlan:
         )
 
 
+MAX_TIMEOUT = 1e6
+"""Seconds per move at most (11 days; the alarm clock cannot be set much further)."""
 MAX_GAMES_PER_PAIRING = 10**6
 """A bound on ``--games``: every planned game is a job held in memory and a row in the store."""
 
@@ -213,8 +215,8 @@ def plan_tournament(
         raise SpecError(f"--games must be from 1 to {MAX_GAMES_PER_PAIRING:,}, got {games}")
     if seed < 0:
         raise SpecError(f"--seed must be a non-negative integer, got {seed}")
-    if timeout is not None and not timeout > 0:
-        raise SpecError(f"--timeout must be positive seconds, got {timeout}")
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+        raise SpecError(f"--timeout must be from 0 to {MAX_TIMEOUT:g} seconds, got {timeout}")
     _check_unique(agents)
     if pairings_file is not None:
         agents, pairings = _read_pairings(Path(pairings_file), agents, games)
