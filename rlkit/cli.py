@@ -116,9 +116,11 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
     from rlkit.match import make_player
 
     def player_for(game: Any) -> Any:  # the engine's own game: Go with no move limit
-        return make_player(
+        player = make_player(
             args.agent, game, seed=args.seed, device=args.device, threads=args.threads
         )
+        _refuse_interactive(player.agent, args.agent, "rlkit gtp reads GTP commands on stdin")
+        return player
 
     return serve(
         args.agent,
@@ -131,8 +133,16 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
     )
 
 
+def _refuse_interactive(agent: Any, spec: str, why: str) -> None:
+    if getattr(type(agent), "interactive", False):
+        raise SpecError(f"{spec!r} plays at a terminal, and {why}; use `rlkit play {spec} ...`")
+
+
 def _cmd_bg_move(args: argparse.Namespace) -> int:
     from rlkit.bg import suggest_move
+
+    if args.agent.split(":")[0] == "human":
+        raise SpecError("'human' plays at a terminal; `rlkit bg move` asks an agent for a move")
 
     result = suggest_move(
         args.agent,

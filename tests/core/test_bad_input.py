@@ -338,6 +338,16 @@ CASES = [
         "--data",
     ),
     (
+        "gtp with a human",
+        ["gtp", "--agent", "human"],
+        "plays at a terminal",
+    ),
+    (
+        "bg move with a human",
+        ["bg", "move", "--agent", "human", "--position", "4HPwATDgc/ABMA", "--dice", "31"],
+        "plays at a terminal",
+    ),
+    (
         "tournament seats a human",
         ["tournament", "random", "human", "--env", "tictactoe", "--out", "t1"],
         "plays at a terminal",
