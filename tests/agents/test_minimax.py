@@ -253,7 +253,8 @@ def test_connect_four_immediate_win_and_forced_loss():
 @needs_connect_four
 def test_time_limited_search_stops_at_its_deadline(monkeypatch):
     """A clock that advances 0.1 ms per reading: the 0.2 s budget is 2,000 node visits, so the
-    search is cut by the deadline, not by the machine (wall-clock timing: scripts/bench_search_limits.py)."""
+    search is cut by the deadline, not by the machine (wall-clock timing:
+    scripts/bench_search_limits.py)."""
     clock = iter(i * 1e-4 for i in range(10**9))
     monkeypatch.setattr("rlkit.agents.minimax.perf_counter", lambda: next(clock))
     game = ConnectFour()
