@@ -86,7 +86,7 @@ def suggest_move(
 
     roll = parse_dice(dice)
     player = _player(agent_spec, seed, device, threads)
-    game = player.agent.game if hasattr(player.agent, "game") else _game()
+    game = _game()  # the game the player was built for
     try:
         state = game.state_from_position_id(position_id, roll)
     except ValueError as exc:

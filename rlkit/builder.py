@@ -186,7 +186,7 @@ def build_agent(
         if observation_space is None or action_space is None:
             raise SpecError(f"{parsed.name!r} needs an environment or a game to act in")
         agent = cls(config, observation_space, action_space, seed=seed)
-    runtime.apply_threads()
+    runtime.apply_threads()  # again, for agents that import torch only when constructed
     return agent
 
 

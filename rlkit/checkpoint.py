@@ -89,7 +89,11 @@ def write_atomically(path: str | os.PathLike[str], write: Any) -> None:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], metadata: dict[str, Any], tensors: dict[str, Any]
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any],
+    tensors: dict[str, Any],
+    *,
+    where: str = "state_dict()",
 ) -> None:
     """Write a checkpoint atomically.
 
@@ -97,19 +101,14 @@ def save_checkpoint(
         path: the file to write (conventionally ``*.pt``).
         metadata: JSON values (numpy scalars and arrays are converted).
         tensors: named torch tensors or numpy arrays (``Agent.state_dict()``).
+        where: names the source of ``tensors`` in messages.
 
     Raises:
         CheckpointError: a value that cannot be stored, named, before anything is written.
     """
-    arrays, dtypes = as_arrays(tensors)
-    header = json.dumps(
-        {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "metadata": json.loads(metadata_json(metadata)),
-            "dtypes": dtypes,
-        },
-        sort_keys=True,
+    arrays, dtypes = as_arrays(tensors, where=where)
+    header = metadata_json(
+        {"format": FORMAT, "format_version": FORMAT_VERSION, "metadata": metadata, "dtypes": dtypes}
     )
     if _HEADER in arrays:
         raise CheckpointError(f"state_dict() may not use the reserved name {_HEADER!r}")
@@ -383,9 +382,9 @@ def save_agent(
     metadata = agent_metadata(agent_name, agent, env)
     if training is not None:
         metadata["training"] = training
-    state = agent.state_dict()
-    as_arrays(state, where=f"{type(agent).__name__}.state_dict()")  # names a bad entry
-    save_checkpoint(path, metadata, state)
+    save_checkpoint(
+        path, metadata, agent.state_dict(), where=f"{type(agent).__name__}.state_dict()"
+    )
 
 
 def agent_from_checkpoint(

@@ -130,18 +130,21 @@ def play_game(
     state = game.initial_state()
     moves: list[str] = []
     decisions = 0
+
+    def advance(state: Any, action: int) -> Any:
+        """Apply a move or chance outcome: record it, show it (--watch), return the state."""
+        text = game.action_to_string(state, action)
+        moves.append(text)
+        after = game.apply(state, action)
+        if on_move is not None:
+            on_move(state, text, after)
+        return after
     while True:
         to_move = game.current_player(state)
         if to_move == TERMINAL:
             break
         if to_move == CHANCE:
-            outcome = game.sample_chance(state, rng)
-            text = game.action_to_string(state, outcome)
-            moves.append(text)
-            after = game.apply(state, outcome)
-            if on_move is not None:
-                on_move(state, text, after)
-            state = after
+            state = advance(state, game.sample_chance(state, rng))
             continue
         if decisions >= game.info.max_game_length:
             return GameRecord(
@@ -161,12 +164,7 @@ def play_game(
                     f"{players[to_move].name} (player {to_move}) played the illegal move "
                     f"{action} in\n{game.render(state)}"
                 )
-        text = game.action_to_string(state, action)
-        moves.append(text)
-        after = game.apply(state, action)
-        if on_move is not None:
-            on_move(state, text, after)
-        state = after
+        state = advance(state, action)
         decisions += 1
     for p in players:  # an agent that shows the game (human) sees how it ended
         p.game_over(state)
@@ -234,7 +232,7 @@ def play_match(
     with ``swap`` (or ``opening_moves``) games come in pairs, colours swapped, that share the
     chance seed and the random opening, which cancels much of the luck.
 
-    Ctrl-C stops after the current game: the result holds the games played so far and
+    Ctrl-C abandons the game in progress: the result holds the games finished before it and
     ``interrupted`` is set.
 
     Raises:
