@@ -306,7 +306,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from rlkit.registry import make_env
 
     env_spec = args.env
-    if is_checkpoint_reference(args.agent):
+    if env_spec is None and is_checkpoint_reference(args.agent):  # the env it trained on
         from rlkit.specs import parse_spec
 
         metadata = load_checkpoint(parse_spec(args.agent).name).metadata
@@ -315,7 +315,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 f"{args.agent!r} is a game agent: measure it with `rlkit play {args.agent} "
                 f"OPPONENT --env {metadata.get('env', 'GAME')}`"
             )
-        env_spec = env_spec or metadata.get("env")
+        env_spec = metadata.get("env")
     if not env_spec:
         raise SpecError(f"name the environment to evaluate {args.agent!r} in with --env ENV")
     env = make_env(env_spec, max_episode_steps=args.max_episode_steps)

@@ -299,26 +299,25 @@ class ScalarEvents:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self._writer: Any = None
-        self._available = True
+        self._writer: Any = None  # opened at the first scalar; False without tensorboard
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
-        if not self._available:
-            return
-        try:
-            from tensorboard.compat.proto.event_pb2 import Event
-            from tensorboard.compat.proto.summary_pb2 import Summary
-            from tensorboard.summary.writer.event_file_writer import EventFileWriter
-        except ImportError:  # tensorboard is optional
-            self._available = False
-            return
         if self._writer is None:
-            self._writer = EventFileWriter(str(self.log_dir))
-        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
-        self._writer.add_event(Event(wall_time=time.time(), step=step, summary=summary))
+            try:
+                from tensorboard.compat.proto import event_pb2, summary_pb2
+                from tensorboard.summary.writer.event_file_writer import EventFileWriter
+            except ImportError:  # tensorboard is optional
+                self._writer = False
+            else:
+                self._event, self._summary = event_pb2.Event, summary_pb2.Summary
+                self._writer = EventFileWriter(str(self.log_dir))
+        if self._writer is False:
+            return
+        summary = self._summary(value=[self._summary.Value(tag=tag, simple_value=float(value))])
+        self._writer.add_event(self._event(wall_time=time.time(), step=step, summary=summary))
 
     def close(self) -> None:
-        if self._writer is not None:
+        if self._writer:
             self._writer.close()
 
 
