@@ -55,6 +55,8 @@ DEFAULT_BOARD_NET = "resnet:blocks=4,channels=64"
 """Network for board observations ``[C, H, W]`` when none is named."""
 DEFAULT_VECTOR_NET = "mlp:hidden=256x256"
 """Network for flat observations (backgammon) when none is named."""
+_AUTOCAST: dict[str, bool | Literal["auto"]] = {"auto": "auto", "on": True, "off": False}
+"""The ``autocast`` setting as :func:`rlkit.nn.autocast` takes it."""
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,8 @@ class BehaviourCloning(Agent):
         if self._evaluator is None:
             from rlkit.nn import BatchedEvaluator
 
-            autocast = {"auto": "auto", "on": True, "off": False}[self.config.autocast]
             self._evaluator = BatchedEvaluator(
-                self.network, device=self.config.device, autocast=autocast
+                self.network, device=self.config.device, autocast=_AUTOCAST[self.config.autocast]
             )
         return self._evaluator
 
@@ -282,7 +283,8 @@ def train_bc(
         ``holdout_games``, ``holdout_positions``, ``holdout_agreement`` (fraction of
         held-out positions whose expert move is the clone's greedy move),
         ``holdout_value_mse``, ``train_agreement``, ``best_epoch``, ``epochs_run``,
-        ``stopped_early``, ``distinct_games`` (records only).
+        ``stopped_early``, ``validation_games`` (whole games split off for early
+        stopping), ``games`` and ``distinct_games`` (records only).
 
     Raises:
         RlkitError: a missing data folder, bad records, a corrupt shard or one of another
@@ -326,8 +328,6 @@ def train_bc(
     # Built before the data are read, so a bad network spec fails fast.
     agent = BehaviourCloning(config, space, gym.spaces.Discrete(game.info.num_actions), seed=seed)
 
-    if not data.exists():
-        raise RlkitError(f"data folder {str(data)!r} does not exist")
     summary: dict[str, Any] = {}
     if (data / "manifest.json").exists():
         arrays = load_shards(data, game=env)
@@ -451,7 +451,7 @@ def _make_loss(value_weight: float, device: str, precision: Literal["auto", "on"
     from rlkit.supervised import cross_entropy, mse
 
     where = resolve_device(device)
-    enabled = {"auto": "auto", "on": True, "off": False}[precision]
+    enabled = _AUTOCAST[precision]
 
     def loss_fn(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
         with autocast(where, enabled):

@@ -165,8 +165,7 @@ class GtpProcess:
             selector.register(fd, selectors.EVENT_READ)
             while True:
                 self._buffer = self._buffer.replace(b"\r", b"")
-                while self._buffer.startswith(b"\n") or self._buffer[:1].isspace():
-                    self._buffer = self._buffer[1:]  # blank lines before an answer
+                self._buffer = self._buffer.lstrip()  # blank lines before an answer
                 if self._buffer and self._buffer[:1] not in b"=?":
                     line = self._buffer.split(b"\n", 1)[0][:80].decode(errors="replace")
                     self.kill()

@@ -58,6 +58,7 @@ from typing import Any, NamedTuple, NoReturn
 import numpy as np
 
 from rlkit.envs import go_kernels as kernels
+from rlkit.errors import caused_by_interrupt
 from rlkit.game import TERMINAL, Game, GameInfo, IllegalMoveError
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"
@@ -84,11 +85,8 @@ def _reraise_interrupt(exc: BaseException) -> NoReturn:
     ``GoGame.apply`` surfaced as a SystemError. Callers (``rlkit play``'s "interrupted",
     MCTS time limits) expect a KeyboardInterrupt.
     """
-    link: BaseException | None = exc
-    while link is not None:
-        if isinstance(link, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
-        link = link.__cause__ or link.__context__
+    if caused_by_interrupt(exc):
+        raise KeyboardInterrupt from None
     raise exc
 
 

@@ -235,7 +235,7 @@ def _check_fits(
 
 def same_game(a: Any, b: Any) -> bool:
     """Whether two ``GameInfo`` describe the same game, up to its length limit (a GTP engine
-    plays the same Go with no practical move limit)."""
+    plays the same Go with a longer move limit)."""
     import dataclasses
 
     return dataclasses.replace(a, max_game_length=0) == dataclasses.replace(b, max_game_length=0)

@@ -23,7 +23,7 @@ from rlkit.argtypes import (
     positive_int,
 )
 from rlkit.argtypes import seed as seed_type
-from rlkit.errors import RlkitError, SpecError
+from rlkit.errors import RlkitError, SpecError, caused_by_interrupt
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -115,7 +115,7 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
     from rlkit.gtp import serve
     from rlkit.match import make_player
 
-    def player_for(game: Any) -> Any:  # the engine's own game: Go with no move limit
+    def player_for(game: Any) -> Any:  # the engine's own game: Go of 20·size² moves
         player = make_player(
             args.agent, game, seed=args.seed, device=args.device, threads=args.threads
         )
@@ -555,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemError as exc:  # a compiled kernel interrupted by Ctrl-C reports it this way
-        if _caused_by_interrupt(exc):
+        if caused_by_interrupt(exc):
             print("\ninterrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         raise
@@ -567,19 +567,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt lies anywhere down the chain (numba wraps it in several
-    SystemErrors)."""
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        if isinstance(link, KeyboardInterrupt):
-            return True
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return False
 
 
 def _one_line(exc: BaseException) -> str:

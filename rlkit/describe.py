@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.errors import RlkitError, UnknownNameError
+from rlkit.errors import CheckpointError, RlkitError, UnknownNameError
 
 __all__ = ["FieldInfo", "add_parser", "config_field_docs", "describe", "describe_fields"]
 
@@ -235,8 +235,6 @@ def _checkpoint_file(path: Path) -> Path:
         for name in ("final.pt", "checkpoint.pt"):
             if (path / name).is_file():
                 return path / name
-        from rlkit.errors import CheckpointError
-
         raise CheckpointError(f"{str(path)!r} holds no checkpoint (final.pt or checkpoint.pt)")
     return path
 
@@ -300,17 +298,14 @@ def describe_checkpoint(text: str) -> str:
 
 
 def _metrics_text(path: Path) -> str:
-    """``N rows of a, b, c`` for a run's metrics.csv."""
-    import csv
+    """``N rows of a, b, c`` for a run's metrics.csv (read as ``rlkit plot`` reads it)."""
+    from rlkit.plot import read_metrics
 
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = [row for row in csv.reader(f) if row]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return "metrics.csv unreadable"
-    if not rows:
-        return "metrics.csv empty"
-    return f"{len(rows) - 1} rows of {', '.join(rows[0])}"
+        header, rows = read_metrics(path)
+    except RlkitError:
+        return "metrics.csv unreadable or empty"
+    return f"{len(rows)} rows of {', '.join(header)}"
 
 
 def _scalar(value: Any) -> bool:

@@ -29,3 +29,20 @@ class CheckpointError(RlkitError):
 
 class IncompatibleEnvError(RlkitError, ValueError):
     """An agent that cannot act in the given environment (e.g. wrong space type)."""
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt lies anywhere down ``exc``'s cause/context chain.
+
+    numba wraps a Ctrl-C that arrives while it dispatches a compiled kernel in one to four
+    SystemErrors ("returned a result with an exception set"), or, while a kernel loads from
+    its cache, a RuntimeError; the compiled games and the CLI both need to see the interrupt.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False

@@ -474,14 +474,22 @@ class GtpEngine:
         if not math.isfinite(komi):
             raise GtpError(f"syntax error (komi {args[0]!r} is not a finite number)")
         if komi != self.game.komi:
-            moves, handicap = self.moves, self.handicap
-            self.game, self.player = self._make(self.game.size, komi)
-            self._replay(handicap, moves)
+            game, player = self._make(self.game.size, komi)
+            states, moves = self._replayed(game, self.handicap, self.moves)
+            self._adopt(game, player, self.handicap, states, moves)
         return ""
 
-    def _replay(self, handicap: Sequence[int], moves: Sequence[tuple[int, int]]) -> None:
-        """Start over from ``handicap`` and play ``moves`` again (after ``komi``)."""
-        self.states, self.moves = self._replayed(self.game, handicap, moves)
+    def _adopt(
+        self,
+        game: Any,
+        player: Any,
+        handicap: Sequence[int],
+        states: list[Any],
+        moves: list[tuple[int, int]],
+    ) -> None:
+        """Make ``game``, its ``player`` and a history from :meth:`_replayed` the engine's
+        (after ``komi`` or ``loadsgf``); the player starts a new game."""
+        self.game, self.player, self.states, self.moves = game, player, states, moves
         self.handicap = list(handicap)
         self.player.new_game()
 
@@ -672,9 +680,7 @@ class GtpEngine:
             raise GtpError(f"cannot load file ({exc})") from None
         except (ValueError, RlkitError) as exc:  # no player for that board or komi
             raise GtpError(f"cannot load file ({exc})") from None
-        self.game, self.player, self.states, self.moves = game, player, states, moves
-        self.handicap = list(record.handicap)
-        self.player.new_game()
+        self._adopt(game, player, record.handicap, states, moves)
         last = moves[-1][0] if moves else (0 if record.handicap else 1)
         return "black" if last == 1 else "white"
 

@@ -162,6 +162,11 @@ def _init(layer: nn.Module, init: str, gain: float, generator: torch.Generator |
     return init_fan_in(layer, gain, generator)
 
 
+def _hidden_gain(activation: str, init: str) -> float:
+    """Gain of a hidden layer: the activation's for orthogonal init, 1 for fan-in (LeCun)."""
+    return _GAINS[activation] if init == "orthogonal" else 1.0
+
+
 def _linear(in_features: int, out_features: int, bias: bool = True) -> nn.Linear:
     # skip_init allocates without running nn.Linear's default (global-RNG) initialisation;
     # init_linear fills the weights right after.
@@ -176,6 +181,27 @@ def _conv(in_channels: int, out_channels: int, kernel: int, bias: bool) -> nn.Co
 
 
 # -- the MLP block ---------------------------------------------------------------------------
+def _hidden_layers(
+    in_features: int,
+    hidden: tuple[int, ...],
+    activation: str,
+    dropout: float,
+    init: str,
+    generator: torch.Generator | None,
+) -> list[nn.Module]:
+    """``[Linear -> activation (-> dropout)]`` for each width in ``hidden`` (of :class:`MLP`
+    and the ``mlp`` network family)."""
+    layers: list[nn.Module] = []
+    size = in_features
+    for width in hidden:
+        layers.append(_init(_linear(size, width), init, _hidden_gain(activation, init), generator))
+        layers.append(_ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        size = width
+    return layers
+
+
 class MLP(nn.Module):
     """A fully connected network: ``[Linear -> activation (-> dropout)] * len(hidden) -> Linear``.
 
@@ -224,15 +250,8 @@ class MLP(nn.Module):
                 f"layer sizes must be positive, got in={in_features}, hidden={hidden}, "
                 f"out={out_features}"
             )
-        hidden_gain = _GAINS[activation] if init == "orthogonal" else 1.0
-        layers: list[nn.Module] = []
-        size = in_features
-        for width in hidden:
-            layers.append(_init(_linear(size, width), init, hidden_gain, generator))
-            layers.append(_ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            size = width
+        layers = _hidden_layers(in_features, hidden, activation, dropout, init, generator)
+        size = hidden[-1] if hidden else in_features
         layers.append(_init(_linear(size, out_features), init, output_gain, generator))
         self.layers = nn.Sequential(*layers)
         self.in_features = in_features
@@ -346,8 +365,9 @@ class ResNetConfig:
             "value_channels",
             "value_hidden",
         ):
-            if getattr(self, name) < (0 if name == "blocks" else 1):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            minimum = 0 if name == "blocks" else 1  # blocks=0: stem and heads only
+            if getattr(self, name) < minimum:
+                raise ValueError(f"{name} must be at least {minimum}, got {getattr(self, name)}")
         if self.kernel % 2 == 0:
             raise ValueError(f"kernel must be odd (same padding), got {self.kernel}")
 
@@ -465,16 +485,10 @@ class _MLPBody(nn.Module):
 
     def __init__(self, in_features: int, config: MLPNetConfig, generator: torch.Generator | None):
         super().__init__()
-        gain = _GAINS[config.activation] if config.init == "orthogonal" else 1.0
-        layers: list[nn.Module] = [_Flatten()]
-        size = in_features
-        for width in config.hidden:
-            layers.append(_init(_linear(size, width), config.init, gain, generator))
-            layers.append(_ACTIVATIONS[config.activation]())
-            if config.dropout > 0:
-                layers.append(nn.Dropout(config.dropout))
-            size = width
-        self.layers = nn.Sequential(*layers)
+        hidden = _hidden_layers(
+            in_features, config.hidden, config.activation, config.dropout, config.init, generator
+        )
+        self.layers = nn.Sequential(_Flatten(), *hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
@@ -492,7 +506,7 @@ class _ConvNormAct(nn.Sequential):
         generator: torch.Generator | None,
     ) -> None:
         batch = config.norm == "batch"
-        gain = _GAINS[config.activation] if config.init == "orthogonal" else 1.0
+        gain = _hidden_gain(config.activation, config.init)
         layers: list[nn.Module] = [
             _init(_conv(cin, cout, kernel, not batch), config.init, gain, generator)
         ]
@@ -508,7 +522,7 @@ class _ResidualBlock(nn.Module):
     def __init__(self, config: ResNetConfig, generator: torch.Generator | None) -> None:
         super().__init__()
         c, k, batch = config.channels, config.kernel, config.norm == "batch"
-        gain = _GAINS[config.activation] if config.init == "orthogonal" else 1.0
+        gain = _hidden_gain(config.activation, config.init)
         self.conv1 = _init(_conv(c, c, k, not batch), config.init, gain, generator)
         self.conv2 = _init(_conv(c, c, k, not batch), config.init, gain, generator)
         self.norm1 = nn.BatchNorm2d(c) if batch else nn.Identity()
@@ -561,7 +575,7 @@ class _ConvHead(nn.Module):
         ]
         size = planes * cells
         if hidden is not None:
-            gain = _GAINS[config.activation] if config.init == "orthogonal" else 1.0
+            gain = _hidden_gain(config.activation, config.init)
             layers += [
                 _init(_linear(size, hidden), config.init, gain, generator),
                 _ACTIVATIONS[config.activation](),
@@ -837,4 +851,4 @@ class BatchedEvaluator:
         masked -= masked.max(axis=1, keepdims=True)
         priors = np.exp(masked, dtype=np.float32)
         priors /= priors.sum(axis=1, keepdims=True)
-        return priors.astype(np.float32, copy=False), values.astype(np.float32, copy=False)
+        return priors, values

@@ -221,8 +221,8 @@ def svg_plot(
     darker polyline draws :func:`running_mean` of the y values over ``smooth`` points.
     """
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    values = ys + (running_mean(ys, smooth) if smooth > 1 else [])
-    y_ticks = nice_ticks(*_axis_range(values))
+    smoothed = running_mean(ys, smooth) if smooth > 1 else []
+    y_ticks = nice_ticks(*_axis_range(ys + smoothed))
     x_ticks = nice_ticks(*_axis_range(xs))
     x_lo, x_hi, y_lo, y_hi = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
     x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
@@ -256,7 +256,7 @@ def svg_plot(
         )
     if smooth > 1:
         parts.append(polyline(ys, 'stroke="#9ecae1" stroke-width="1"'))
-        parts.append(polyline(running_mean(ys, smooth), 'stroke="#08519c" stroke-width="2"'))
+        parts.append(polyline(smoothed, 'stroke="#08519c" stroke-width="2"'))
     else:
         parts.append(polyline(ys, 'stroke="#08519c" stroke-width="1.5"'))
     if len(points) == 1:  # a polyline of one vertex draws nothing

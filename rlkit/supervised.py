@@ -74,7 +74,6 @@ This module imports torch only inside functions: the CLI can import it for ``--h
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import signal
@@ -676,50 +675,18 @@ def _split(
     return {k: v[train_idx] for k, v in train.items()}, {k: v[val_idx] for k, v in train.items()}
 
 
-class _MetricsFile:
-    """``metrics.csv`` (one row per epoch) and TensorBoard scalars under ``tb/`` when available."""
+def _metrics_log(run_dir: Path, resume_epoch: int) -> Any:
+    """The run's :class:`rlkit.training.MetricsLog` (``metrics.csv``, TensorBoard under ``tb/``
+    by optimiser step): a resumed run keeps the rows of the epochs its checkpoint holds and
+    rewrites the rest; a fresh run starts a new file."""
+    from rlkit.training import MetricsLog
 
-    def __init__(self, run_dir: Path, resume_epoch: int) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.path = run_dir / "metrics.csv"
-        self._columns: list[str] | None = None
-        rows: list[list[str]] = []
-        if self.path.exists() and resume_epoch > 0:
-            with self.path.open(newline="") as f:
-                rows = list(csv.reader(f))
-        if (
-            rows
-        ):  # keep the rows of the epochs the checkpoint holds; a resumed run rewrites the rest
-            self._columns = rows[0]
-            keep = [r for r in rows[1:] if r and int(float(r[0])) <= resume_epoch]
-            with self.path.open("w", newline="") as f:
-                csv.writer(f, lineterminator="\n").writerows([rows[0], *keep])
-        else:
-            self.path.unlink(missing_ok=True)
-        self._tb = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:  # tensorboard is optional
-            return
-        self._tb = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=resume_epoch + 1)
-
-    def write(self, row: dict[str, float]) -> None:
-        new = self._columns is None
-        if new:
-            self._columns = list(row)
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self._columns, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
-        if self._tb is not None:
-            for key, value in row.items():
-                if key != "epoch":
-                    self._tb.add_scalar(key, value, global_step=int(row["epoch"]))
-
-    def close(self) -> None:
-        if self._tb is not None:
-            self._tb.close()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume_epoch == 0:
+        (run_dir / "metrics.csv").unlink(missing_ok=True)
+    log = MetricsLog(run_dir)
+    log.truncate_after(resume_epoch)  # rows are keyed by their first column, the epoch
+    return log
 
 
 class _Interrupt:
@@ -852,9 +819,6 @@ def fit(
     permutation_rng = torch.Generator().manual_seed(config.seed)
     noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
     host_train = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in train.items()}
-    if standardizer is not None:
-        mean = torch.from_numpy(standardizer.mean).to(device)
-        std = torch.from_numpy(standardizer.std).to(device)
 
     def prepare(batch: dict[str, torch.Tensor], noise: bool) -> dict[str, torch.Tensor]:
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
@@ -919,8 +883,9 @@ def fit(
             )
             if saved_standardizer is not None:  # the statistics the run started with
                 standardizer = saved_standardizer
-                mean = torch.from_numpy(standardizer.mean).to(device)
-                std = torch.from_numpy(standardizer.std).to(device)
+        if standardizer is not None:  # read by prepare()
+            mean = torch.from_numpy(standardizer.mean).to(device)
+            std = torch.from_numpy(standardizer.std).to(device)
 
         def save() -> None:
             if trainer_path is None:
@@ -939,7 +904,7 @@ def fit(
                 base_lrs,
             )
 
-        metrics_file = _MetricsFile(run_dir, state.epoch) if run_dir is not None else None
+        metrics_file = _metrics_log(run_dir, state.epoch) if run_dir is not None else None
         bar = None
         if progress:
             from tqdm import tqdm
@@ -958,10 +923,9 @@ def fit(
                 while state.epoch < config.epochs and not state.stopped_early:
                     if state.batch == 0:
                         epoch_start_rng = permutation_rng.get_state()
-                        order = torch.randperm(n, generator=permutation_rng)
                     else:  # resuming mid-epoch: draw the same permutation again
                         permutation_rng.set_state(epoch_start_rng)
-                        order = torch.randperm(n, generator=permutation_rng)
+                    order = torch.randperm(n, generator=permutation_rng)
                     model.train()
                     began = time.perf_counter()
                     for index in range(state.batch, steps_per_epoch):
