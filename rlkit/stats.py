@@ -132,7 +132,8 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
     """The Wilson score interval of a success probability (Wilson 1927, JASA 22:209-212).
 
     Unlike the normal interval ``p̂ ± z·sqrt(p̂(1-p̂)/n)`` it stays inside [0, 1] and does not
-    collapse to a point when every game is won or lost, which is why win rates use it. Draws may
+    collapse to a point when every game is won or lost, which suits win rates (no command
+    prints one yet: ``rlkit play`` reports points per game with ``mean_ci95``). Draws may
     count as half a success (``successes`` need not be an integer).
 
     Args:

@@ -24,7 +24,7 @@ Agents in workers. A worker builds each agent once (with :func:`rlkit.match.make
 keeps it. For each game it then seats:
 
 - a fresh agent of the same class and config, seeded from the game's seed
-  (``cls(config, game, seed=...)``, exactly what ``make_player(spec, seed=...)`` builds: about
+  (``cls(config, game, seed=...)``, exactly what ``make_player(spec, seed=...)`` builds: under
   a millisecond), for agents given by a spec — minimax, MCTS, random, ``module:Class``. This
   resets every generator an agent derives at construction (MCTS's rollout and tie
   generators, minimax's table) without knowing the class;
@@ -307,6 +307,15 @@ def _read_pairings(path: Path, agents: list[str], games: int) -> tuple[list[str]
         pairings.append(Pairing(a, b, n))
     if not pairings:
         raise SpecError(f"--pairings file {str(path)!r} lists no pairing ('A B [GAMES]' lines)")
+    # Every agent is rated at the end, and an agent without games has no rating: refuse it now
+    # rather than after the last game.
+    paired = {name for p in pairings for name in (p.a, p.b)}
+    unpaired = [name for name in listed if name not in paired]
+    if unpaired:
+        raise SpecError(
+            f"{unpaired[0]!r} is named on the command line but plays in no pairing of "
+            f"{str(path)!r}; add a pairing for it or leave it out"
+        )
     return listed, pairings
 
 
@@ -370,8 +379,7 @@ class JobRunner:
         self._build_options = {
             k: v for k, v in (("device", device), ("threads", threads)) if v is not None
         }
-        self._kept: dict[str, Any] = {}  # spec -> Player built once in this process
-        self._reseeded: set[str] = set()  # specs whose kept agent plays every game, re-seeded
+        self._kept: dict[str, Any] = {}  # checkpoint or engine spec -> Player, loaded once
         # A hard per-move limit needs SIGALRM, which only the main thread can receive (Ray may
         # run tasks elsewhere); off the main thread a slow move still loses when it returns.
         self._hard_timeout = (
@@ -395,18 +403,16 @@ class JobRunner:
         """A player for ``spec`` whose state depends only on ``seed`` (see module docstring)."""
         from rlkit.match import make_player
 
-        kept = self._kept.get(spec)
+        if not _is_kept_kind(spec):
+            # A spec agent is built anew for every game (under a millisecond), through the
+            # one builder, so whatever generators it derives from its seed start fresh.
+            return make_player(spec, self.game, seed=seed, **self._build_options)
+        kept = self._kept.get(spec)  # a checkpoint or an engine: loaded once, re-seeded
         if kept is None:
             kept = make_player(spec, self.game, seed=seed, **self._build_options)
             self._kept[spec] = kept
-            if _is_kept_kind(spec):
-                self._reseeded.add(spec)
-        if spec in self._reseeded:
-            kept.agent.rng = np.random.default_rng(seed)
-            return kept
-        # A spec agent is built anew for every game (about a millisecond), through the one
-        # builder, so whatever generators it derives from its seed start fresh.
-        return make_player(spec, self.game, seed=seed, **self._build_options)
+        kept.agent.rng = np.random.default_rng(seed)
+        return kept
 
     def _forget(self, spec: str) -> None:
         """Drop a kept agent after it failed (an engine may be stuck); rebuilt on next use."""
@@ -887,8 +893,8 @@ def run_tournament(
 
     Raises:
         TournamentError, StoreError, RlkitError: one-line problems, raised before any game is
-            played. KeyboardInterrupt (Ctrl-C, SIGTERM) after stopping the workers; the
-            finished games stay stored.
+            played. KeyboardInterrupt (Ctrl-C; SIGTERM too under ``rlkit.cli.main``) after
+            stopping the workers; the finished games stay stored.
     """
     if backend not in BACKENDS:
         raise SpecError(f"unknown --backend {backend!r}: use local or ray")
@@ -901,6 +907,8 @@ def run_tournament(
     out = Path(out)
     options = {"device": device, "threads": threads}
     if resume:
+        if not (out / STORE_NAME).is_file():  # checked before _lock, which makes the folder
+            raise TournamentError(f"{out} holds no tournament to resume (no {STORE_NAME})")
         lock = _lock(out)
         try:
             store, plan = open_tournament(out)
@@ -1001,18 +1009,6 @@ def _play(
     return played
 
 
-def _terminate_as_interrupt() -> Callable[[], None]:
-    """Make SIGTERM stop the tournament as Ctrl-C does; returns the undo."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("terminated")
-
-    old = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, old)
-
-
 def _lock(out: Path) -> Any:
     """An exclusive lock on the folder, so that two processes never play one tournament."""
     import fcntl
@@ -1038,7 +1034,8 @@ def _unlock(handle: Any) -> None:
 
 
 def rate(rows: list[dict[str, Any]], plan: TournamentPlan, anchor: str | None = None) -> Any:
-    """Fit Elo ratings to stored rows (every agent of the plan appears, even without games)."""
+    """Fit Elo ratings to stored rows, the plan's agents in plan order (so the first is the
+    default anchor); each agent must have played a game (:func:`rlkit.ratings.fit_elo`)."""
     from rlkit.ratings import GameResult, fit_elo
 
     results = [GameResult(row["a"], row["b"], float(row["score"])) for row in rows]
@@ -1233,20 +1230,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
-    restore = _terminate_as_interrupt()  # SIGTERM stops a tournament as Ctrl-C does
-    try:
-        return _tournament_command(args)
-    finally:
-        restore()
-
-
-def _tournament_command(args: argparse.Namespace) -> int:
+    # SIGTERM arrives as KeyboardInterrupt: rlkit.cli.main makes it so for every command.
     opts = _options(args)
     plan: TournamentPlan | None = None
     if args.resume:
         out = Path(args.resume)
-        if not (out / STORE_NAME).exists():
-            raise TournamentError(f"{out} holds no tournament to resume (no {STORE_NAME})")
     else:
         if not opts.get("env"):
             raise SpecError("name the game with --env, e.g. --env connect4")

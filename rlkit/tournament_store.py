@@ -17,8 +17,9 @@ a crash of the process (SQLite's WAL documentation: only an operating-system cra
 cut can lose the last commits, and never corrupts the file). Only the tournament's parent
 process writes; workers send their results to it.
 
-A new store is written under a temporary name and renamed into place, so a kill while it is
-being created never leaves a half-made file behind.
+A new store is written under a temporary name and renamed into place
+(:func:`rlkit.checkpoint.write_atomically`), so a kill while it is being created never leaves a
+half-made file behind.
 """
 
 from __future__ import annotations
@@ -105,30 +106,32 @@ class TournamentStore:
         Raises:
             StoreError: ``path`` already exists.
         """
+        from rlkit.checkpoint import write_atomically
+
         path = Path(path)
         if path.exists():
             raise StoreError(f"{path} already exists")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            leftover.unlink(missing_ok=True)
-        connection = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            connection.executescript(_SCHEMA)
-            connection.execute("BEGIN")
-            connection.executemany(
-                "INSERT INTO tournament (key, value) VALUES (?, ?)",
-                [
-                    ("kind", STORE_KIND),
-                    ("version", str(STORE_VERSION)),
-                    ("plan", json.dumps(plan, sort_keys=True)),
-                    ("created", _utc_now()),
-                ],
-            )
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
-        os.replace(tmp, path)
+
+        def build(tmp: str) -> None:
+            # An empty file (as write_atomically hands it over) is an empty SQLite database.
+            connection = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                connection.executescript(_SCHEMA)
+                connection.execute("BEGIN")
+                connection.executemany(
+                    "INSERT INTO tournament (key, value) VALUES (?, ?)",
+                    [
+                        ("kind", STORE_KIND),
+                        ("version", str(STORE_VERSION)),
+                        ("plan", json.dumps(plan, sort_keys=True)),
+                        ("created", _utc_now()),
+                    ],
+                )
+                connection.execute("COMMIT")
+            finally:
+                connection.close()
+
+        write_atomically(path, build)
         return cls.open(path)
 
     @classmethod

@@ -102,6 +102,9 @@ def test_pairings_file(tmp_path):
     file.write_text("random minimax\n")
     with pytest.raises(SpecError, match="not one of the agents"):
         plan_tournament(["random", "mcts"], "tictactoe", pairings_file=file)
+    # an agent named on the command line must play: it could not be rated at the end
+    with pytest.raises(SpecError, match="'mcts' is named on the command line but plays in no"):
+        plan_tournament(["random", "minimax", "mcts"], "tictactoe", pairings_file=file)
 
 
 @pytest.mark.parametrize(
@@ -259,6 +262,8 @@ def test_bad_input_is_one_line_and_loses_nothing(tmp_path, capsys):
     refused(["tournament", "--resume", str(out)], "nothing to resume: all 2 games")
     refused(["tournament", "--resume", str(out), "--games", "4"], "--resume plays the stored plan")
     refused(["tournament", "--resume", str(tmp_path)], "holds no tournament to resume")
+    refused(["tournament", "--resume", str(tmp_path / "none")], "holds no tournament to resume")
+    assert not (tmp_path / "none").exists()  # refused before the folder's lock is made
     refused([*base, "--out", str(tmp_path / "e"), "--anchor", "mcts"], "--anchor 'mcts' is not")
     # a foreign SQLite file, and one that is not SQLite at all: refused, left as they were
     foreign = tmp_path / "foreign"
@@ -325,8 +330,8 @@ def test_kill_9_at_several_moments_then_resume_gives_the_uninterrupted_results(t
     plan = plan_tournament(agents, "tictactoe", games=12, seed=11)
     out = tmp_path / "t"
     args = [*agents, "--env", "tictactoe", "--games", "12", "--seed", "11", "--workers", "2"]
-    code, _ = _run_until([*args, "--out", str(out)], rows=3, how=signal.SIGKILL)
-    assert code == -signal.SIGKILL
+    code, err = _run_until([*args, "--out", str(out)], rows=3, how=signal.SIGKILL)
+    assert code == -signal.SIGKILL, err
     counts = [_count(out)]
     for rows in (12, 20):
         code, _ = _run_until(["--workers", "2", "--resume", str(out)], rows, signal.SIGKILL)
@@ -392,7 +397,7 @@ def test_a_checkpoint_is_loaded_once_per_worker_and_reseeded_every_game(tmp_path
     assert forward == backward
     # The checkpoint is loaded once and re-seeded; the spec agent is built for every game.
     assert sum(a[0] == str(tmp_path / "r.pt") for a in loads) == 1
-    assert sum(a[0] == "minimax:depth=1" for a in loads) == 1 + 2 * len(jobs)
+    assert sum(a[0] == "minimax:depth=1" for a in loads) == 2 * len(jobs)
     assert len({row[-1] for row in forward}) > 1  # the checkpoint's random moves vary by game
 
 
