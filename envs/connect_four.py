@@ -41,6 +41,7 @@ plane 0 empty and plane 2 all ones (player 1 is to move).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -180,6 +181,25 @@ class ConnectFour(Game[ConnectFourState]):
         planes[1] = _unpack(other)
         planes[2] = float(state.moves & 1 == player and self.current_player(state) != TERMINAL)
         return planes
+
+    def observations(self, states: Sequence[ConnectFourState], out: np.ndarray) -> np.ndarray:
+        """:meth:`observation` of the player to move for every state, in one numpy pass: the
+        bitboards of the mover and the other player are unpacked together."""
+        n = len(states)
+        view = out[:n]
+        if n == 0:
+            return view
+        packed = np.array([(s.stones0, s.stones1, s.moves) for s in states], dtype=np.uint64)
+        mover = (packed[:, 2] & np.uint64(1)).astype(bool)
+        own = np.where(mover, packed[:, 1], packed[:, 0])
+        other = np.where(mover, packed[:, 0], packed[:, 1])
+        stones = np.stack([own, other], axis=1).astype("<u8")  # [n, 2]
+        bits = np.unpackbits(stones.view(np.uint8).reshape(n, 2, 8), axis=2, bitorder="little")
+        # bits[:, p, 7 * column + height] -> [n, 2, column, height] -> rows top-first
+        grid = bits[:, :, : _HEIGHT1 * COLUMNS].reshape(n, 2, COLUMNS, _HEIGHT1)[:, :, :, :ROWS]
+        view[:, :2] = grid.transpose(0, 1, 3, 2)[:, :, ::-1, :]
+        view[:, 2] = 1.0  # the mover's plane: every state here is a decision node
+        return view
 
     def render(self, state: ConnectFourState) -> str:
         """Six rows, the top row first, then the column numbers ``1234567``."""

@@ -371,6 +371,27 @@ class GoGame(Game[GoState]):
             planes[2 * k] = 1.0
         return planes
 
+    def observations(self, states: Sequence[GoState], out: np.ndarray) -> np.ndarray:
+        """:meth:`observation` of the player to move for every state, in one numpy pass over
+        the stacked boards (and their history)."""
+        n, k, size = len(states), self.history, self.size
+        view = out[:n]
+        if n == 0:
+            return view
+        empty = np.zeros(size * size, np.int8)
+        boards = np.empty((n, k, size * size), np.int8)
+        for i, state in enumerate(states):
+            boards[i, 0] = state.board
+            for t in range(1, k):
+                previous = state.previous_boards
+                boards[i, t] = previous[t - 1] if t - 1 < len(previous) else empty
+        own = np.array([s.to_move + 1 for s in states], np.int8)[:, None, None]
+        grids = boards.reshape(n, k, size, size)
+        view[:, :k] = grids == own[..., None]
+        view[:, k : 2 * k] = grids == (3 - own)[..., None]
+        view[:, 2 * k] = 1.0  # the mover's plane: every state here is a decision node
+        return view
+
     def render(self, state: GoState) -> str:
         """The board as GNU Go's ``showboard`` draws it: ``X`` black, ``O`` white, ``+`` star
         points, coordinates on all four sides."""

@@ -41,6 +41,7 @@ games too, through :meth:`Game.observation` and :meth:`Game.legal_mask`; see
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -135,6 +136,19 @@ class Game(abc.ABC, Generic[State]):
     def chance_outcomes(self, state: State) -> list[tuple[int, float]]:
         """``(outcome, probability)`` pairs at a chance node."""
         raise NotImplementedError(f"{self.info.name} has no chance nodes")
+
+    def observations(self, states: Sequence[State], out: np.ndarray) -> np.ndarray:
+        """The observation of the player to move in each of ``states`` (decision nodes),
+        written into ``out[:len(states)]`` (float32 ``[>= B, *observation_shape]``, a
+        preallocated buffer) and returned as that slice.
+
+        The default calls :meth:`observation` per state; games override it with one
+        vectorised pass (a search encodes every leaf of a batch this way).
+        """
+        view = out[: len(states)]
+        for i, state in enumerate(states):
+            view[i] = self.observation(state, self.current_player(state))
+        return view
 
     def legal_mask(self, state: State) -> np.ndarray:
         """Legal actions as a bool mask of shape ``[num_actions]``."""
