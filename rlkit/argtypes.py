@@ -49,6 +49,14 @@ def finite_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """A finite number greater than zero (a time budget in minutes)."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def add_runtime_options(parser: argparse.ArgumentParser, threads_default: int | None = 1) -> None:
     """``--device`` and ``--threads``: run-time settings, never hyper-parameters."""
     parser.add_argument(

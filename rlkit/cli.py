@@ -1,5 +1,6 @@
 """The ``rlkit`` command line: list, train (and train bc), eval, play, gtp, bg move, plus the
-commands modules register (:data:`COMMAND_MODULES`: ratings, tournament, describe, plot).
+commands modules register (:data:`COMMAND_MODULES`: ratings, league, tournament, describe,
+plot).
 
 Every user mistake (unknown name, bad parameter, missing or corrupt checkpoint, argparse's own
 usage errors) ends with one line on stderr and exit status 2; Ctrl-C or SIGTERM saves what can
@@ -20,6 +21,7 @@ from rlkit.argtypes import (
     add_runtime_options,
     finite_float,
     non_negative_int,
+    positive_float,
     positive_int,
 )
 from rlkit.argtypes import seed as seed_type
@@ -29,6 +31,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 COMMAND_MODULES: tuple[str, ...] = (
     "rlkit.ratings",
+    "rlkit.leagues.cli",
     "rlkit.tournament",
     "rlkit.describe",
     "rlkit.plot",
@@ -169,6 +172,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "steps": args.steps,
         "episodes": args.episodes,
+        "minutes": args.minutes,
         "log_interval": args.log_interval,
         "checkpoint_interval": args.checkpoint_interval,
         "max_episode_steps": args.max_episode_steps,
@@ -191,14 +195,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 raise SpecError(
                     f"--resume keeps the run's {key} ({base[key]!r}); start a new run to change it"
                 )
-        if cli["steps"] is not None or cli["episodes"] is not None:
+        if any(cli[k] is not None for k in ("steps", "episodes", "minutes")):
             base["steps"], base["episodes"] = cli["steps"], cli["episodes"]
-            _check_budget_grows(run_dir, cli["steps"], cli["episodes"])
+            base["minutes"] = cli["minutes"]
+            _check_budget_grows(run_dir, cli["steps"], cli["episodes"], cli["minutes"])
     elif args.config:
         settings, agent_params = read_run_config(Path(args.config))
         base = dict(settings.__dict__)
-        if cli["steps"] is not None or cli["episodes"] is not None:
-            base["steps"], base["episodes"] = None, None
+        if any(cli[k] is not None for k in ("steps", "episodes", "minutes")):
+            base["steps"], base["episodes"], base["minutes"] = None, None, None
     merged = {**base, **{k: v for k, v in cli.items() if v is not None}}
     if not merged.get("agent"):
         raise SpecError("name an agent to train, e.g. `rlkit train q-learning --env cliff ...`")
@@ -231,13 +236,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_budget_grows(run_dir: Path, steps: int | None, episodes: int | None) -> None:
+def _check_budget_grows(
+    run_dir: Path, steps: int | None, episodes: int | None, minutes: float | None = None
+) -> None:
     """A resumed run's new budget must exceed what it has done (or the resume does nothing)."""
     from rlkit.checkpoint import load_checkpoint
 
     for name in ("checkpoint.pt", "final.pt"):
         if (run_dir / name).is_file():
             done = load_checkpoint(run_dir / name).metadata.get("training", {})
+            if minutes is not None and 60 * minutes <= done.get("seconds", 0.0):
+                raise SpecError(
+                    f"{run_dir} has already trained {done['seconds'] / 60:.1f} minutes: "
+                    f"--minutes {minutes:g} must be larger to continue it"
+                )
             for key, budget in (("steps", steps), ("episodes", episodes)):
                 if budget is not None and budget <= done.get(key, 0):
                     raise SpecError(
@@ -381,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=positive_int, help="environment steps to train")
     budget.add_argument("--episodes", type=positive_int, help="episodes to train")
+    budget.add_argument(
+        "--minutes", type=positive_float, help="wall-clock minutes to train (summed over resumes)"
+    )
     p.add_argument("--seed", type=seed_type, help="random seed (default 0)")
     p.add_argument("--config", help="TOML file with run settings and an [agent_config] table")
     p.add_argument("--out", type=Path, help="run folder to create")

@@ -759,6 +759,7 @@ def fit(
     run_dir: Path | None = None,
     progress: bool = True,
     resume: bool = False,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> FitResult:
     """Fit ``model`` to ``train`` by minimising ``loss_fn`` (see the module docstring).
 
@@ -776,6 +777,9 @@ def fit(
             ``epochs``, ``device`` and ``eval_batch_size`` may differ from the saved
             configuration (more epochs extend a finished run; a cosine schedule is laid out
             over the new total).
+        optimizer: an optimiser over ``model``'s parameters to continue with, its moments
+            carried across calls (AlphaZero fits one epoch per generation); None: a new one
+            from ``config.optimizer``. The schedule scales the learning rates it had on entry.
 
     Returns:
         A :class:`FitResult`; ``model`` holds the best weights.
@@ -813,7 +817,8 @@ def fit(
     total_steps = steps_per_epoch * config.epochs
 
     model.to(device)
-    optimizer = make_optimizer(config.optimizer, model.parameters())
+    if optimizer is None:
+        optimizer = make_optimizer(config.optimizer, model.parameters())
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     penalized = [p for p in model.parameters() if p.dim() >= 2]
     permutation_rng = torch.Generator().manual_seed(config.seed)

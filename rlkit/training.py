@@ -64,6 +64,8 @@ class RunSettings:
     seed: int = 0
     steps: int | None = None
     episodes: int | None = None
+    minutes: float | None = None
+    """A wall-clock budget (training time summed over resumed parts of the run)."""
     log_interval: int = 1000
     checkpoint_interval: int = 100_000
     max_episode_steps: int | None = None
@@ -84,10 +86,17 @@ class RunSettings:
             value = getattr(self, name)
             if not _is_int(value) or value <= 0:
                 raise SpecError(f"{name} must be a positive integer, got {value!r}")
-        if self.steps is None and self.episodes is None:
-            raise SpecError("give a training budget: --steps N or --episodes N")
-        if self.steps is not None and self.episodes is not None:
-            raise SpecError("give one training budget, steps or episodes, not both")
+        if self.minutes is not None and (
+            isinstance(self.minutes, bool)
+            or not isinstance(self.minutes, int | float)
+            or not (math.isfinite(self.minutes) and self.minutes > 0)
+        ):
+            raise SpecError(f"minutes must be a positive number, got {self.minutes!r}")
+        budgets = [b for b in (self.steps, self.episodes, self.minutes) if b is not None]
+        if not budgets:
+            raise SpecError("give a training budget: --steps N, --episodes N or --minutes M")
+        if len(budgets) > 1:
+            raise SpecError("give one training budget (steps, episodes or minutes), not several")
 
 
 def _is_int(value: Any) -> bool:
@@ -120,20 +129,28 @@ class TrainingSession:
         progress: bool = True,
         steps: int = 0,
         episodes: int = 0,
+        seconds: float = 0.0,
     ) -> None:
         self.settings = settings
         self.seed = settings.seed
         self.steps = steps
         self.episodes = episodes
+        self._seconds_before = seconds  # trained in earlier parts of a resumed run
+        self._started = time.perf_counter()
         self.interrupted = False
         self._metrics = metrics
         self._save = save
         self._window = _Window()
         self._last_row_step = steps
         self._last_checkpoint_step = steps
-        self._progress = _Progress(settings, steps, episodes) if progress else None
+        self._progress = _Progress(settings, steps, episodes, seconds) if progress else None
 
     # -- budget ---------------------------------------------------------------------------------
+    @property
+    def seconds(self) -> float:
+        """Training time of the run so far, earlier parts of a resumed run included."""
+        return self._seconds_before + time.perf_counter() - self._started
+
     @property
     def finished(self) -> bool:
         """True once the budget is spent or the user pressed Ctrl-C."""
@@ -142,6 +159,7 @@ class TrainingSession:
             self.interrupted
             or (s.steps is not None and self.steps >= s.steps)
             or (s.episodes is not None and self.episodes >= s.episodes)
+            or (s.minutes is not None and self.seconds >= 60 * s.minutes)
         )
 
     def steps_left(self) -> int:
@@ -168,7 +186,7 @@ class TrainingSession:
         for key, value in metrics.items():
             w.metric_sums[key] = w.metric_sums.get(key, 0.0) + float(value)
         if self._progress is not None:
-            self._progress.update(self.steps, self.episodes, episode_return)
+            self._progress.update(self.steps, self.episodes, episode_return, self.seconds)
         if self.steps - self._last_row_step >= self.settings.log_interval:
             self.flush_metrics()
         if self.steps - self._last_checkpoint_step >= self.settings.checkpoint_interval:
@@ -258,6 +276,8 @@ class MetricsLog:
         new_file = self._columns is None
         if new_file:
             self._columns = list(row)
+        elif any(key not in self._columns for key in row):
+            self._add_columns([key for key in row if key not in self._columns])
         with self.path.open("a", newline="") as f:
             writer = csv.DictWriter(
                 f, fieldnames=self._columns, extrasaction="ignore", lineterminator="\n"
@@ -269,6 +289,22 @@ class MetricsLog:
             for key, value in row.items():
                 if key not in ("steps", "episodes"):
                     self._tb.add_scalar(key, value, int(row["steps"]))
+
+    def _add_columns(self, keys: list[str]) -> None:
+        """Widen the header for metrics that appear later in a run (an evaluation's scores);
+        earlier rows get empty cells. Rewritten atomically."""
+        with self.path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        self._columns = [*self._columns, *keys]
+        body = [r + [""] * len(keys) for r in rows[1:]]
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", newline="") as out:
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(self._columns)
+                writer.writerows(body)
+
+        write_atomically(self.path, write)
 
     def truncate_after(self, steps: int) -> None:
         """Drop rows written after ``steps`` (a resumed run rewrites them)."""
@@ -330,17 +366,22 @@ def _fmt(value: float) -> str:
 
 
 class _Progress:
-    """A progress bar with rate and ETA (tqdm), on steps or on episodes."""
+    """A progress bar with rate and ETA (tqdm), on steps, episodes or seconds."""
 
-    def __init__(self, settings: RunSettings, steps: int, episodes: int) -> None:
+    def __init__(self, settings: RunSettings, steps: int, episodes: int, seconds: float) -> None:
         from tqdm import tqdm
 
-        self._by_steps = settings.steps is not None
-        total = settings.steps if self._by_steps else settings.episodes
+        self._by = "steps" if settings.steps is not None else "episodes"
+        if settings.minutes is not None:
+            self._by = "seconds"
+        total = {"steps": settings.steps, "episodes": settings.episodes}.get(
+            self._by, None if settings.minutes is None else round(60 * settings.minutes)
+        )
+        initial = {"steps": steps, "episodes": episodes, "seconds": round(seconds)}[self._by]
         self._bar = tqdm(
             total=total,
-            initial=steps if self._by_steps else episodes,
-            unit="step" if self._by_steps else "ep",
+            initial=initial,
+            unit={"steps": "step", "episodes": "ep", "seconds": "s"}[self._by],
             unit_scale=True,
             dynamic_ncols=True,
             mininterval=0.5,
@@ -348,12 +389,15 @@ class _Progress:
         )
         self._recent = 0.0
 
-    def update(self, steps: int, episodes: int, episode_return: float) -> None:
+    def update(self, steps: int, episodes: int, episode_return: float, seconds: float) -> None:
         self._recent = (
             0.95 * self._recent + 0.05 * episode_return if episodes > 1 else episode_return
         )
-        self._bar.n = steps if self._by_steps else episodes
-        self._bar.set_postfix_str(f"return≈{self._recent:.3g}", refresh=False)
+        self._bar.n = {"steps": steps, "episodes": episodes, "seconds": round(seconds)}[self._by]
+        postfix = f"return≈{self._recent:.3g}"
+        if self._by == "seconds":
+            postfix += f" steps={steps:,} episodes={episodes:,}"
+        self._bar.set_postfix_str(postfix, refresh=False)
         self._bar.update(0)  # redraws only when mininterval has passed
 
     def close(self) -> None:
@@ -572,6 +616,7 @@ def _run(
         training = {
             "steps": session.steps,
             "episodes": session.episodes,
+            "seconds": session.seconds,
             "env_rng": _env_rng_state(world) if isinstance(world, gym.Env) else None,
             "seed": settings.seed,
             # Where it ran, for the record: a loader chooses its own (--device, --threads).
@@ -580,7 +625,13 @@ def _run(
         save_agent(run_dir / name, settings.agent, agent, env=settings.env, training=training)
 
     session = TrainingSession(
-        settings, metrics=metrics, save=save, progress=progress, steps=steps, episodes=episodes
+        settings,
+        metrics=metrics,
+        save=save,
+        progress=progress,
+        steps=steps,
+        episodes=episodes,
+        seconds=float(counters.get("seconds", 0.0)),
     )
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -368,3 +368,29 @@ def test_map_on_the_command_line(tmp_path):
     )
     result = rlkit_cli("eval", str(run), "--episodes", "3", "--json")
     assert json.loads(result.stdout)["mean_return"] == -5
+
+
+def test_a_minutes_budget_stops_on_time_and_a_resume_adds_to_it(tmp_path):
+    from rlkit.checkpoint import load_checkpoint
+
+    run = tmp_path / "timed"
+    args = ["train", "q-learning", "--env", "cliff", "--quiet", "--no-tensorboard"]
+    assert main([*args, "--minutes", "0.02", "--out", str(run)]) == 0
+    first = load_checkpoint(run / "final.pt").metadata["training"]
+    assert 1.2 <= first["seconds"] < 60 and first["steps"] > 0
+    assert main(["train", "--resume", str(run), "--minutes", "0.04", "--quiet"]) == 0
+    second = load_checkpoint(run / "final.pt").metadata["training"]
+    assert 2.4 <= second["seconds"] < 120 and second["steps"] > first["steps"]
+
+
+def test_metrics_that_appear_later_widen_the_csv_header(tmp_path):
+    from rlkit.training import MetricsLog
+
+    log = MetricsLog(tmp_path, tensorboard=False)
+    log.write({"steps": 1, "loss": 2.0})
+    log.write({"steps": 2, "loss": 1.5, "score_vs_random": 0.75})
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "steps,loss,score_vs_random",
+        "1,2,",
+        "2,1.5,0.75",
+    ]
