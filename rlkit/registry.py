@@ -97,6 +97,11 @@ AGENTS: dict[str, Entry] = {
             "mcts", "rlkit.agents.mcts:MCTS", "UCT Monte Carlo tree search, random rollouts (games)"
         ),
         Entry(
+            "alphazero",
+            "rlkit.agents.alphazero:AlphaZero",
+            "AlphaZero: PUCT search + policy-value network, self-play training (games)",
+        ),
+        Entry(
             "human",
             "rlkit.agents.human:Human",
             "you, at the terminal: moves in the game's notation, 'hint' asks another agent",

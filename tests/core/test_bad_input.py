@@ -118,6 +118,47 @@ def place(tmp_path_factory) -> Path:
 
 # (name, arguments, a phrase the one line must contain)
 CASES = [
+    # Time budgets and AlphaZero
+    ("minutes zero", ["train", "q-learning", "--env", "cliff", "--minutes", "0"], "positive"),
+    ("minutes nan", ["train", "q-learning", "--env", "cliff", "--minutes", "nan"], "finite"),
+    (
+        "minutes with steps",
+        ["train", "q-learning", "--env", "cliff", "--minutes", "1", "--steps", "5"],
+        "not allowed with",
+    ),
+    (
+        "alphazero simulations 0",
+        [
+            "train",
+            "alphazero:simulations=0",
+            "--env",
+            "tictactoe",
+            "--episodes",
+            "4",
+            "--out",
+            "z1",
+        ],
+        "simulations must be at least 1",
+    ),
+    (
+        "alphazero net too big for the board",
+        [
+            "train",
+            "alphazero:net=[resnet:blocks=1,kernel=5]",
+            "--env",
+            "tictactoe",
+            "--episodes",
+            "4",
+            "--out",
+            "z2",
+        ],
+        "larger than the 3x3 board",
+    ),
+    (
+        "alphazero on backgammon",
+        ["train", "alphazero", "--env", "backgammon", "--episodes", "4", "--out", "z3"],
+        "alphazero-dice",
+    ),
     # A.3: a checkpoint whose spaces do not fit the game, in every command that seats agents
     (
         "checkpoint at the wrong game",
