@@ -80,9 +80,19 @@ def is_checkpoint_reference(text: str) -> bool:
     Parameters after the path (``runs/az:simulations=800``) do not count: only the name part is
     looked at.
     """
-    name = _spec_name(text)
+    name = league_checkpoint(_spec_name(text))
     path = Path(name)
     return name.endswith(".pt") or path.is_file() or _is_run_folder(path)
+
+
+def league_checkpoint(name: str) -> str:
+    """The checkpoint a league player's name means (``runs/league:main``, see
+    :func:`rlkit.leagues.store.resolve_league_reference`), else ``name`` unchanged."""
+    if ":" not in name:
+        return name
+    from rlkit.leagues.store import resolve_league_reference
+
+    return resolve_league_reference(name) or name
 
 
 def looks_like_path(name: str) -> bool:
@@ -145,7 +155,7 @@ def build_agent(
     if env is not None:
         observation_space, action_space = env.observation_space, env.action_space
     if is_checkpoint_reference(str(parsed.name)):
-        checkpoint = load_checkpoint(parsed.name)
+        checkpoint = load_checkpoint(league_checkpoint(parsed.name))
         params = {**(overrides or {}), **parsed.params}
         agent = agent_from_checkpoint(
             checkpoint,

@@ -299,3 +299,182 @@ def test_maze_reaches_the_optimal_return(tmp_path):
     env = make_env("maze")
     optimal = value_iteration(env, 1.0).values[int(env.reset(seed=0)[0])]
     assert evaluate(agent, env, 1, seed=0).mean_return == pytest.approx(optimal)
+
+
+# -- shared networks, reference policy and KL penalty ---------------------------------------------
+def game_agent(seed=0, **params):
+    """A REINFORCE agent on a policy-value network, for tic-tac-toe observations."""
+    from rlkit.builder import game_spaces
+    from rlkit.registry import make_game
+
+    params.setdefault("net", "mlp:hidden=16")
+    config = Config(device="cpu", **params)
+    return Reinforce(config, *game_spaces(make_game("tictactoe")), seed=seed)
+
+
+def tictactoe_positions(count, seed):
+    from rlkit.registry import make_game
+
+    game = make_game("tictactoe")
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        state = game.initial_state()
+        for _ in range(int(rng.integers(0, 7))):
+            if game.is_terminal(state):
+                break
+            state = game.apply(state, int(rng.choice(game.legal_actions(state))))
+        if not game.is_terminal(state):
+            out.append(
+                (game.observation(state, game.current_player(state)), game.legal_mask(state))
+            )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"value_head": "median"}, "value head"),
+        ({"kl_coef": -1.0}, "kl_coef"),
+        ({"kl_coef": math.inf}, "kl_coef"),
+        ({"value_coef": -0.5}, "value_coef"),
+        ({"return_scale": 0.0}, "return_scale"),
+        ({"net": " "}, "net"),
+    ],
+)
+def test_config_rejects_bad_network_and_penalty_values(params, match):
+    with pytest.raises(ValueError, match=match):
+        Config(**params)
+
+
+def test_net_needs_box_observations_and_a_fitting_spec():
+    with pytest.raises(IncompatibleEnvError, match="Box"):
+        Reinforce(Config(net="mlp:hidden=8"), gym.spaces.Discrete(5), gym.spaces.Discrete(2))
+    with pytest.raises(SpecError, match="mlp"):  # a conv tower on a flat observation
+        Reinforce(
+            Config(net="resnet:blocks=1,channels=4", device="cpu"), BOX, gym.spaces.Discrete(2)
+        )
+
+
+@pytest.mark.parametrize("explore", [True, False])
+def test_net_policy_only_plays_legal_moves(explore):
+    agent = game_agent()
+    for observation, mask in tictactoe_positions(200, seed=0):
+        probs = agent.action_probabilities(observation, mask)
+        assert probs[~mask].sum() == 0 and probs.sum() == pytest.approx(1.0, abs=1e-6)
+        assert mask[agent.act(observation, mask, explore=explore)]
+    dict_obs = {"observation": observation, "action_mask": mask.astype(np.int8)}
+    assert agent.act(dict_obs) == agent.act(observation, mask)
+
+
+def test_kl_metric_is_the_exact_kl_to_the_reference_on_the_batch():
+    """One update with a reference: the reported KL is sum_a pi (log pi - log pi_ref) over the
+    legal moves, computed by hand from the networks before the step."""
+    agent = game_agent(kl_coef=1.0, episodes_per_update=1, learning_rate=0.05)
+    assert "kl" in agent.end_episode()
+    # Move the policy away from the reference first, so the KL is not zero.
+    with torch.no_grad():
+        for p in agent.network.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    observations = tictactoe_positions(6, seed=3)
+    for observation, mask in observations:
+        agent.observe(
+            Transition(
+                observation,
+                int(np.flatnonzero(mask)[0]),
+                0.0,
+                observation,
+                False,
+                False,
+                mask,
+                mask,
+            )
+        )
+    expected = []
+    for observation, mask in observations:
+        pi = agent.action_probabilities(observation, mask)
+        x = torch.from_numpy(observation[None].astype(np.float32))
+        with torch.no_grad():
+            ref_logits = agent.reference(x)[0][0].numpy().astype(np.float64)
+        ref = np.exp(ref_logits[mask] - ref_logits[mask].max())
+        ref /= ref.sum()
+        expected.append(float(np.sum(pi[mask] * (np.log(pi[mask]) - np.log(ref)))))
+    metrics = agent.end_episode()
+    assert metrics["kl"] == pytest.approx(np.mean(expected), rel=1e-4)
+    assert metrics["kl"] > 0.01
+
+
+def test_the_kl_penalty_pulls_the_policy_back_to_the_reference():
+    """Only the penalty acts (zero returns, no advantage): gradient steps shrink the KL."""
+    agent = game_agent(
+        kl_coef=1.0,
+        episodes_per_update=1,
+        learning_rate=0.01,
+        baseline="none",
+        normalize_advantages=False,
+    )
+    with torch.no_grad():
+        for p in agent.network.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(2)))
+    batch = tictactoe_positions(16, seed=4)
+    kls = []
+    for _ in range(30):
+        for observation, mask in batch:
+            agent.observe(
+                Transition(
+                    observation,
+                    int(np.flatnonzero(mask)[0]),
+                    0.0,
+                    observation,
+                    False,
+                    False,
+                    mask,
+                    mask,
+                )
+            )
+        kls.append(agent.end_episode()["kl"])
+    assert kls[-1] < 0.2 * kls[0], kls
+
+
+def test_from_policy_copies_the_clone_and_refuses_other_networks():
+    from rlkit.agents.bc import BehaviourCloning, BehaviourCloningConfig
+
+    template = game_agent()
+    clone = BehaviourCloning(
+        BehaviourCloningConfig(net="mlp:hidden=16", device="cpu", autocast="off"),
+        template.observation_space,
+        template.action_space,
+        seed=5,
+    )
+    clone.input_mean = np.full((3, 3, 3), 0.25, np.float32)
+    clone.input_std = np.full((3, 3, 3), 0.5, np.float32)
+    agent = Reinforce.from_policy(clone, Config(device="cpu"), seed=0)
+    assert agent.config.net == "mlp:hidden=16" and agent.reference is not None
+    for observation, mask in tictactoe_positions(30, seed=5):
+        priors, _ = clone.evaluate(observation[None], mask[None])
+        np.testing.assert_allclose(
+            agent.action_probabilities(observation, mask), priors[0], atol=1e-6
+        )
+    with pytest.raises(SpecError, match="same network"):
+        Reinforce.from_policy(clone, Config(device="cpu", net="mlp:hidden=17"))
+    with pytest.raises(SpecError, match="behaviour-cloned"):
+        Reinforce.from_policy(template, Config(device="cpu"))
+
+
+def test_net_state_round_trip_with_reference_continues_exactly():
+    agent = game_agent(seed=3, kl_coef=0.5, episodes_per_update=2, learning_rate=0.01)
+    agent.input_mean = np.zeros((3, 3, 3), np.float32)
+    agent.input_std = np.ones((3, 3, 3), np.float32)
+    from rlkit.envs.game_envs import GameVsOpponentEnv
+    from rlkit.registry import make_game
+
+    env = GameVsOpponentEnv(make_game("tictactoe"), play_as="alternate")
+    run_episodes(agent, env, 5, seed=0)  # 2 updates, 1 episode pending
+    tensors, extra = _save(agent)
+    assert {"reference.policy.weight", "input.mean", "pending.legal"} <= set(tensors)
+    restored = game_agent(seed=99, kl_coef=0.5, episodes_per_update=2, learning_rate=0.01)
+    restored.load_state_dict(tensors)
+    restored.load_extra_state(extra)
+    assert run_episodes(agent, env, 6, seed=5) == run_episodes(restored, env, 6, seed=5)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        game_agent(net="mlp:hidden=8").load_state_dict(tensors)
