@@ -128,6 +128,9 @@ class LeagueConfig:
         frozen: agent specs that join the frozen pool from the start (``minimax:depth=2``).
         steps_per_round: environment steps each learner trains per round.
         games_per_match: payoff games per learner and round.
+        opening_moves: random first moves of each payoff game, shared by the two games of a
+            colour-swapped pair: greedy network agents are deterministic, and without them
+            every pair of players would play the same two games over and over.
         backend: ``local`` processes or ``ray`` for the payoff matches.
         workers: processes for training (learners in parallel) and for matches (1: all in
             this process).
@@ -141,6 +144,7 @@ class LeagueConfig:
     frozen: tuple[str, ...] = ()
     steps_per_round: int = 10_000
     games_per_match: int = 20
+    opening_moves: int = 2
     backend: str = "local"
     workers: int = 1
     league: RoleSettings = field(default_factory=RoleSettings)
@@ -157,6 +161,8 @@ class LeagueConfig:
         for key in ("steps_per_round", "games_per_match", "workers"):
             if getattr(self, key) < 1:
                 raise SpecError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.opening_moves < 0:
+            raise SpecError(f"opening_moves must be at least 0, got {self.opening_moves}")
         if self.seed < 0:
             raise SpecError(f"seed must be a non-negative integer, got {self.seed}")
         if self.backend not in BACKENDS:
@@ -183,6 +189,7 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "frozen": (list,),
     "steps_per_round": (int,),
     "games_per_match": (int,),
+    "opening_moves": (int,),
     "backend": (str,),
     "workers": (int,),
     "league": (dict,),
@@ -278,7 +285,14 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> LeagueConfi
         raise SpecError(f"{where}: frozen must be a list of agent specs (strings)")
     top = {
         k: data[k]
-        for k in ("seed", "steps_per_round", "games_per_match", "backend", "workers")
+        for k in (
+            "seed",
+            "steps_per_round",
+            "games_per_match",
+            "opening_moves",
+            "backend",
+            "workers",
+        )
         if k in data
     }
     return LeagueConfig(
@@ -814,6 +828,7 @@ class _Runner:
             pairings=tuple(pairings),
             seed=derived_seed(self.config.seed, _PLAN, number),
             format="pairings",
+            opening_moves=self.config.opening_moves,
         )
         self.store.set_round_plan(number, plan.to_dict(), names)
 

@@ -16,9 +16,11 @@ Jobs and seeds. Every game is a job keyed by ``(pairing, game)``. Its randomness
 ``numpy.random.SeedSequence(seed, spawn_key=(pairing, index, stream))``: stream 0 is the chance
 generator (dice), with ``index`` the game's own index or, with ``--swap``, the even index of
 its pair, so two games of a pair see the same dice with colours swapped; streams 1 and 2 seed
-the pairing's first and second agent. So a game's result depends only on the tournament seed
-and its key, not on the number of workers, the order, or what a worker played before, and
-:func:`play_job` replays any game alone.
+the pairing's first and second agent; with ``--opening-moves K`` stream 3, keyed by the pair's
+even index, draws the K random first moves, so both colourings of a pair start from the same
+random opening (deterministic agents then play different games). So a game's result
+depends only on the tournament seed and its key, not on the number of workers, the order, or
+what a worker played before, and :func:`play_job` replays any game alone.
 
 Agents in workers. A worker builds each agent once (with :func:`rlkit.match.make_player`) and
 keeps it. For each game it then seats:
@@ -124,6 +126,7 @@ class TournamentPlan:
         format: ``round-robin``, ``gauntlet`` or ``pairings`` (how ``pairings`` was made).
         swap: games in pairs with the same chance seed and colours swapped.
         timeout: seconds an agent may take for one move (None: no limit).
+        opening_moves: random first moves of each game, shared by the two games of a pair.
     """
 
     env: str
@@ -133,6 +136,7 @@ class TournamentPlan:
     format: str = "round-robin"
     swap: bool = False
     timeout: float | None = None
+    opening_moves: int = 0
 
     @property
     def total_games(self) -> int:
@@ -169,6 +173,7 @@ class TournamentPlan:
             format=str(data["format"]),
             swap=bool(data["swap"]),
             timeout=None if timeout is None else float(timeout),
+            opening_moves=int(data.get("opening_moves", 0)),  # absent in older stores
         )
 
 
@@ -189,6 +194,7 @@ def plan_tournament(
     seed: int = 0,
     swap: bool = False,
     timeout: float | None = None,
+    opening_moves: int = 0,
 ) -> TournamentPlan:
     """Plan a tournament (no agent is built here; see :func:`validate_agents`).
 
@@ -202,6 +208,7 @@ def plan_tournament(
         seed: tournament seed (non-negative).
         swap: pair games on one chance seed with colours swapped.
         timeout: seconds per move.
+        opening_moves: random first moves per game, shared by the two games of a pair.
 
     Returns:
         The plan.
@@ -217,6 +224,8 @@ def plan_tournament(
         raise SpecError(f"--seed must be a non-negative integer, got {seed}")
     if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
         raise SpecError(f"--timeout must be from 0 to {MAX_TIMEOUT:g} seconds, got {timeout}")
+    if not 0 <= opening_moves <= 1000:
+        raise SpecError(f"--opening-moves must be from 0 to 1000, got {opening_moves}")
     _check_unique(agents)
     if pairings_file is not None:
         agents, pairings = _read_pairings(Path(pairings_file), agents, games)
@@ -242,6 +251,7 @@ def plan_tournament(
         format=format,
         swap=swap,
         timeout=timeout,
+        opening_moves=opening_moves,
     )
 
 
@@ -322,7 +332,8 @@ def _read_pairings(path: Path, agents: list[str], games: int) -> tuple[list[str]
 def game_seeds(plan: TournamentPlan, job: Job) -> tuple[np.random.SeedSequence, int, int]:
     """The seeds of one game: its chance seed sequence, and the seeds of agents a and b.
 
-    Derived from the tournament seed and the job key only (see the module docstring).
+    Derived from the tournament seed and the job key only (see the module docstring); the
+    opening's seed is :func:`opening_seed`.
     """
     chance_index = job.game - job.game % 2 if plan.swap else job.game
     chance = np.random.SeedSequence(plan.seed, spawn_key=(job.pairing, chance_index, 0))
@@ -332,6 +343,11 @@ def game_seeds(plan: TournamentPlan, job: Job) -> tuple[np.random.SeedSequence, 
         return int(sequence.generate_state(1, np.uint64)[0])
 
     return chance, agent_seed(1), agent_seed(2)
+
+
+def opening_seed(plan: TournamentPlan, job: Job) -> np.random.SeedSequence:
+    """The seed of a game's random opening moves: one per pair of games (stream 3)."""
+    return np.random.SeedSequence(plan.seed, spawn_key=(job.pairing, job.game - job.game % 2, 3))
 
 
 # -- playing one game ------------------------------------------------------------------------------
@@ -453,7 +469,13 @@ class JobRunner:
                 except Exception as exc:  # an agent that cannot even be built loses
                     raise _Forfeit(seat, f"could not be built: {_one_line(exc)}") from None
                 seats.append(_Seat(player, seat, self))
-            record = play_game(self.game, list(seats), np.random.default_rng(chance))
+            record = play_game(
+                self.game,
+                list(seats),
+                np.random.default_rng(chance),
+                opening_moves=self.plan.opening_moves,
+                opening_rng=np.random.default_rng(opening_seed(self.plan, job)),
+            )
         except _Forfeit as forfeit:
             loser = specs[forfeit.seat]
             self._forget(loser)
@@ -1160,10 +1182,11 @@ _PLAN_KEYS = (
     "swap",
     "seed",
     "timeout",
+    "opening_moves",
 )
 _RUN_KEYS = ("workers", "backend", "address", "out", "anchor", "device", "threads")
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
-    **dict.fromkeys(("games", "candidates", "seed", "workers", "threads"), (int,)),
+    **dict.fromkeys(("games", "candidates", "seed", "workers", "threads", "opening_moves"), (int,)),
     **dict.fromkeys(("env", "format", "pairings", "backend", "address", "out", "anchor"), (str,)),
     "device": (str,),
     "swap": (bool,),
@@ -1206,6 +1229,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "swap": args.swap,
         "seed": args.seed,
         "timeout": args.timeout,
+        "opening_moves": args.opening_moves,
         "workers": args.workers,
         "backend": args.backend,
         "address": args.address,
@@ -1251,6 +1275,7 @@ def _cmd_tournament(args: argparse.Namespace) -> int:
             seed=opts.get("seed", 0),
             swap=bool(opts.get("swap", False)),
             timeout=opts.get("timeout"),
+            opening_moves=opts.get("opening_moves", 0),
         )
     try:
         outcome = run_tournament(
@@ -1312,7 +1337,7 @@ def _report(outcome: TournamentOutcome, as_json: bool) -> None:
 
 def add_parser(subparsers: Any) -> None:
     """Register ``rlkit tournament``."""
-    from rlkit.argtypes import add_runtime_options, positive_int
+    from rlkit.argtypes import add_runtime_options, non_negative_int, positive_int
     from rlkit.argtypes import seed as seed_type
 
     p = subparsers.add_parser(
@@ -1339,6 +1364,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         default=None,
         help="play games in pairs with the same chance seed and colours swapped",
+    )
+    p.add_argument(
+        "--opening-moves",
+        type=non_negative_int,
+        metavar="K",
+        help="K random first moves per game, shared by both colourings of a pair (0)",
     )
     p.add_argument(
         "--seed", type=seed_type, help="tournament seed; every game's seeds derive from it (0)"

@@ -409,3 +409,20 @@ def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, monkeypatch, c
         "rlkit: error: --backend ray needs Ray: pip install rlkit[distributed]\n"
     )
     assert not (tmp_path / "t").exists()
+
+
+def test_opening_moves_vary_deterministic_games_and_pairs_share_them():
+    plan = plan_tournament(
+        ["minimax:depth=1,deterministic=true", "minimax:depth=2,deterministic=true"],
+        "connect4",
+        games=8,
+        opening_moves=2,
+    )
+    runner = JobRunner(plan)
+    rows = [runner.play(job) for job in plan.jobs()]
+    openings = [tuple(row["moves"].split()[:2]) for row in rows]
+    assert all(openings[g] == openings[g + 1] for g in range(0, 8, 2))  # pairs share it
+    assert len(set(openings)) > 1  # and pairs differ
+    assert TournamentPlan.from_dict(plan.to_dict()) == plan
+    with pytest.raises(SpecError, match="opening-moves"):
+        plan_tournament(["random", "minimax"], "connect4", opening_moves=-1)
