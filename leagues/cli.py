@@ -81,7 +81,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Any) -> None:
     """Register ``rlkit league`` (``run`` and ``status``)."""
-    from rlkit.argtypes import positive_int
+    from rlkit.argtypes import positive_float, positive_int
     from rlkit.argtypes import seed as seed_type
 
     p = subparsers.add_parser(
@@ -94,7 +94,9 @@ def add_parser(subparsers: Any) -> None:
     run = sub.add_parser("run", help="grow (or --resume) a league")
     run.add_argument("--config", metavar="FILE.toml", help="league config (new leagues)")
     run.add_argument("--out", type=Path, required=True, metavar="DIR", help="league folder")
-    run.add_argument("--minutes", type=float, help="wall-clock budget; no round starts after it")
+    run.add_argument(
+        "--minutes", type=positive_float, help="wall-clock budget; no round starts after it"
+    )
     run.add_argument("--rounds", type=positive_int, help="stop after this many rounds in total")
     run.add_argument("--resume", action="store_true", help="continue the league in --out")
     run.add_argument("--backend", choices=("local", "ray"), help="payoff matches: local or ray")

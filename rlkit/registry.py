@@ -102,6 +102,11 @@ AGENTS: dict[str, Entry] = {
             "AlphaZero: PUCT search + policy-value network, self-play training (games)",
         ),
         Entry(
+            "alphazero-dice",
+            "rlkit.agents.alphazero_dice:AlphaZeroDice",
+            "AlphaZero for backgammon: afterstate values, expectimax over the dice (plies=N)",
+        ),
+        Entry(
             "human",
             "rlkit.agents.human:Human",
             "you, at the terminal: moves in the game's notation, 'hint' asks another agent",
