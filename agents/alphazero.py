@@ -373,12 +373,14 @@ class AlphaZero(GameLearner):
             self._network_evaluator = NetworkEvaluator(self.game, self._batched)
         return self._network_evaluator
 
-    def _puct_config(self, *, self_play: bool, simulations: int | None = None) -> Any:
+    def _puct_config(self, *, self_play: bool) -> Any:
+        """Search settings: self-play steps many trees one leaf each; play gathers
+        ``leaves_per_tree`` leaves of its one tree per forward pass."""
         from rlkit.agents.puct import PuctConfig
 
         c = self.config
         return PuctConfig(
-            simulations=simulations or c.simulations,
+            simulations=c.simulations,
             c_init=c.c_init,
             dirichlet_alpha=c.dirichlet_alpha,
             dirichlet_fraction=c.dirichlet_fraction,
@@ -432,9 +434,9 @@ class AlphaZero(GameLearner):
         return False
 
     def _sample_visits(self, visits: np.ndarray, temperature: float) -> int:
+        """An action drawn with probability ∝ visits^(1/T) (a search visits some child once
+        per simulation, so the weights are never all zero)."""
         weights = visits.astype(np.float64) ** (1.0 / temperature)
-        if weights.sum() <= 0:
-            weights = (visits > 0).astype(np.float64) + 1e-12
         return int(self.rng.choice(len(visits), p=weights / weights.sum()))
 
     # -- self-play -------------------------------------------------------------------------------

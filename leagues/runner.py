@@ -64,6 +64,7 @@ from rlkit.leagues.roles import (
     make_role,
 )
 from rlkit.leagues.store import STORE_NAME, LeagueStore, LeagueStoreError, PlayerRow
+from rlkit.sqlite_store import lock_folder
 
 BACKENDS = ("local", "ray")
 RESERVED_NAMES = ("players", "snapshots", "supervised")
@@ -442,7 +443,7 @@ def run_league(
     if resume:
         if not store_path.is_file():
             raise LeagueError(f"{out} holds no league to resume (no {STORE_NAME})")
-        lock = _lock(out)
+        lock = lock_folder(out, "league", LeagueError)
         try:
             store = LeagueStore.open(store_path)
             try:
@@ -481,7 +482,7 @@ def run_league(
             close = getattr(agent, "close", None)
             if callable(close):
                 close()
-        lock = _lock(out)
+        lock = lock_folder(out, "league", LeagueError)
         try:
             store = LeagueStore.create(store_path, config.to_dict())
         except BaseException:
@@ -519,23 +520,6 @@ def _remove_unstarted(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
     with contextlib.suppress(OSError):
         out.rmdir()  # only if empty
-
-
-def _lock(out: Path) -> Any:
-    """An exclusive lock on the folder, so that two processes never grow one league."""
-    import fcntl
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        handle = open(out / ".lock", "w")  # noqa: SIM115 (held until the run ends)
-    except OSError as exc:
-        raise LeagueError(f"cannot use {out} as a league folder: {exc.strerror}") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise LeagueError(f"another rlkit league is running in {out} right now") from None
-    return handle
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
@@ -834,7 +818,7 @@ class _Runner:
 
     def play_matches(self, number: int) -> None:
         """Play the round's missing payoff games through the tournament scheduler."""
-        from rlkit.tournament import TournamentPlan
+        from rlkit.tournament import TournamentPlan, run_jobs
 
         stored = next(r for r in self.store.rounds() if r["round"] == number)
         if not stored["plan"]["pairings"]:
@@ -863,7 +847,14 @@ class _Runner:
             if not ray.is_initialized():  # one Ray for the whole run, not one per round
                 ray.init(include_dashboard=False, log_to_driver=False)
                 self._ray = ray
-        play_jobs(plan, jobs, backend=self.backend, workers=self.workers, on_row=on_row)
+        run_jobs(
+            plan,
+            jobs,
+            backend=self.backend,
+            workers=self.workers,
+            on_row=on_row,
+            options={"device": "cpu", "threads": 1},
+        )
 
     def snapshot(self, number: int) -> None:
         """Snapshot (and reset) the learners whose role says so; close the round."""
@@ -987,31 +978,6 @@ class _Runner:
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def play_jobs(
-    plan: Any,
-    jobs: list[Any],
-    *,
-    backend: str,
-    workers: int,
-    on_row: Callable[[dict[str, Any]], None],
-) -> None:
-    """Play tournament jobs with the tournament's own backends, handing each row to
-    ``on_row`` in the parent (the entry point :func:`rlkit.tournament.run_tournament` uses
-    inside; the league stores rows itself)."""
-    from rlkit import tournament
-
-    options = {"device": "cpu", "threads": 1}
-    if not jobs:
-        return
-    if backend == "ray":
-        tournament.import_ray()
-        tournament._run_ray(plan, jobs, workers, None, options, on_row)
-    elif workers == 1:
-        tournament._run_inline(plan, jobs, options, on_row)
-    else:
-        tournament._run_processes(plan, jobs, workers, options, on_row)
 
 
 # -- status -----------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ Tables:
 - ``results``: one row per payoff game, keyed ``(round, pairing, game)``; ``a`` and ``b`` are
   player names and ``score`` is ``a``'s (1, 0.5, 0), which is what ``rlkit ratings`` reads.
 
-Durability, as in :mod:`rlkit.tournament_store`: WAL, ``synchronous=NORMAL``, one transaction
+Creating, opening and checking the file is :mod:`rlkit.sqlite_store`'s, shared with
+:mod:`rlkit.tournament_store`. Durability, as there: WAL, ``synchronous=NORMAL``, one transaction
 per result (``INSERT OR IGNORE`` on the key, so a replayed game never counts twice), and one
 transaction for each other step of a round (its matchmaking; each learner's new checkpoint
 together with its step count; the round's snapshots and resets). Checkpoint files are written
@@ -30,12 +31,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from rlkit.errors import RlkitError
+from rlkit.sqlite_store import SqliteStore, StoreFormat, create_store, open_store, utc_now
 
 STORE_NAME = "league.sqlite"
 STORE_KIND = "rlkit league"
@@ -112,6 +113,20 @@ class LeagueStoreError(RlkitError):
     """A league store that is missing, corrupt, or not an rlkit league's."""
 
 
+FORMAT = StoreFormat(
+    kind=STORE_KIND,
+    version=STORE_VERSION,
+    schema=_SCHEMA,
+    meta_table="meta",
+    tables=frozenset({"meta", "players", "rounds", "assignments", "results"}),
+    error=LeagueStoreError,
+    missing="no league there",
+    foreign="an rlkit league store",
+    noun="league store",
+)
+"""The file format, for :mod:`rlkit.sqlite_store`."""
+
+
 @dataclass(frozen=True)
 class PlayerRow:
     """One row of ``players`` (see the module docstring)."""
@@ -131,16 +146,10 @@ class PlayerRow:
 _PLAYER_COLUMNS = tuple(f.name for f in fields(PlayerRow))
 
 
-def _utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-class LeagueStore:
+class LeagueStore(SqliteStore):
     """An open ``league.sqlite``; build with :meth:`create` or :meth:`open`."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = connection
+    store_format = FORMAT
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
@@ -150,32 +159,7 @@ class LeagueStore:
         Raises:
             LeagueStoreError: ``path`` exists.
         """
-        from rlkit.checkpoint import write_atomically
-
-        path = Path(path)
-        if path.exists():
-            raise LeagueStoreError(f"{path} already exists")
-
-        def build(tmp: str) -> None:
-            connection = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                connection.executescript(_SCHEMA)
-                connection.execute("BEGIN")
-                connection.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [
-                        ("kind", STORE_KIND),
-                        ("version", str(STORE_VERSION)),
-                        ("config", json.dumps(config, sort_keys=True)),
-                        ("created", _utc_now()),
-                    ],
-                )
-                connection.execute("COMMIT")
-            finally:
-                connection.close()
-
-        write_atomically(path, build)
-        return cls.open(path)
+        return cls.open(create_store(path, FORMAT, {"config": json.dumps(config, sort_keys=True)}))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> LeagueStore:
@@ -185,37 +169,10 @@ class LeagueStore:
             LeagueStoreError: missing, not SQLite, not a league store, or corrupt.
         """
         path = Path(path)
-        if not path.is_file():
-            raise LeagueStoreError(f"{path} does not exist (no league there)")
-        try:  # read-only first: switching a foreign file to WAL would rewrite its header
-            reader = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.DatabaseError as exc:
-            raise LeagueStoreError(f"{path} is not a readable SQLite file ({exc})") from None
-        try:
-            _check(reader, path)
-        finally:
-            reader.close()
-        connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        connection, _ = open_store(path, FORMAT, _check)
         return cls(path, connection)
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> LeagueStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- reading ----------------------------------------------------------------------------------
-    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise LeagueStoreError(f"{self.path} is corrupt ({exc})") from None
-
     def meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
@@ -328,7 +285,7 @@ class LeagueStore:
         statements = [
             (
                 "INSERT INTO rounds (round, phase, started) VALUES (?, 'matched', ?)",
-                (round_, _utc_now()),
+                (round_, utc_now()),
             )
         ]
         statements += [
@@ -372,7 +329,7 @@ class LeagueStore:
 
     def add_result(self, round_: int, row: dict[str, Any]) -> bool:
         """One payoff game in its own transaction; False when its key was already stored."""
-        values = {**row, "round": round_, "finished": _utc_now()}
+        values = {**row, "round": round_, "finished": utc_now()}
         try:
             cursor = self._db.execute(
                 f"INSERT OR IGNORE INTO results ({', '.join(RESULT_COLUMNS)}) "
@@ -402,40 +359,19 @@ class LeagueStore:
         statements.append(
             (
                 "UPDATE rounds SET phase = 'done', finished = ? WHERE round = ?",
-                (_utc_now(), round_),
+                (utc_now(), round_),
             )
         )
         self._transaction(statements)
 
 
-def _check(connection: sqlite3.Connection, path: Path) -> None:
-    """Refuse, in one line, a file that is not an intact league store."""
-    try:
-        tables = {
-            row[0]
-            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        if not {"meta", "players", "rounds", "assignments", "results"} <= tables:
-            raise LeagueStoreError(f"{path} is not an rlkit league store")
-        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("kind") != STORE_KIND:
-            raise LeagueStoreError(f"{path} is not an rlkit league store")
-        if meta.get("version") != str(STORE_VERSION):
-            raise LeagueStoreError(
-                f"{path} is a version {meta.get('version')} league store; this rlkit reads "
-                f"version {STORE_VERSION}"
-            )
-        config = json.loads(meta["config"])
-        if not isinstance(config, dict):
-            raise ValueError("its config is not a JSON object")
-        connection.execute("SELECT count(*) FROM results").fetchone()
-        connection.execute("SELECT count(*) FROM players").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc):
-            raise LeagueStoreError(f"{path} is not a readable SQLite file ({exc})") from None
-        raise LeagueStoreError(f"{path} is corrupt ({exc})") from None
-    except (KeyError, ValueError) as exc:
-        raise LeagueStoreError(f"{path} is corrupt ({exc})") from None
+def _check(connection: sqlite3.Connection, meta: dict[str, str]) -> None:
+    """The league's own part of the check (raises ValueError/KeyError if corrupt)."""
+    config = json.loads(meta["config"])
+    if not isinstance(config, dict):
+        raise ValueError("its config is not a JSON object")
+    connection.execute("SELECT count(*) FROM results").fetchone()
+    connection.execute("SELECT count(*) FROM players").fetchone()
 
 
 def resolve_league_reference(text: str) -> str | None:

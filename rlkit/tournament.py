@@ -66,6 +66,7 @@ import numpy as np
 
 from rlkit.errors import RlkitError, SpecError
 from rlkit.match import Player
+from rlkit.sqlite_store import lock_folder
 from rlkit.tournament_store import GAME_COLUMNS, STORE_NAME, StoreError, TournamentStore
 
 FORMATS = ("round-robin", "gauntlet", "pairings")
@@ -843,6 +844,51 @@ def _run_ray(
             ray.shutdown()
 
 
+def run_jobs(
+    plan: TournamentPlan,
+    jobs: list[Job],
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    on_row: Callable[[dict[str, Any]], None],
+    address: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Play ``jobs`` of ``plan`` and hand each finished game's row to ``on_row``.
+
+    The one entry point to the three backends: this process (``local``, one worker), local
+    worker processes (``local``, more workers; batches sized by :class:`_Batcher`), or Ray
+    actors (``ray``). ``on_row`` always runs in this process, once per job, in the order the
+    games finish (not job order); it is where callers store rows (:func:`run_tournament`
+    into ``results.sqlite``, the league into its own store).
+
+    Args:
+        plan: the tournament the jobs belong to (agents, game, seeds).
+        jobs: the games to play (a subset of ``plan.jobs()``); none plays nothing.
+        backend: ``local`` or ``ray``.
+        workers: worker processes (local; default 1, which plays in this process) or Ray
+            actors (default: the cluster's CPUs).
+        on_row: called with each game's row (the columns of
+            :data:`rlkit.tournament_store.GAME_COLUMNS` except ``finished``).
+        address: Ray cluster address; None starts (or reuses an initialised) Ray here.
+        options: :class:`JobRunner` keyword settings, ``device`` and ``threads`` (default:
+            none, so agents use their own).
+
+    Raises:
+        TournamentError: a worker stopped or a game failed outside the agents' control; the
+            rows handed to ``on_row`` so far stay with the caller.
+    """
+    options = {} if options is None else options
+    if not jobs:
+        return
+    if backend == "ray":
+        _run_ray(plan, jobs, workers, address, options, on_row)
+    elif (workers or 1) == 1:
+        _run_inline(plan, jobs, options, on_row)
+    else:
+        _run_processes(plan, jobs, workers or 1, options, on_row)
+
+
 # -- running a whole tournament -------------------------------------------------------------------
 
 
@@ -929,13 +975,13 @@ def run_tournament(
     out = Path(out)
     options = {"device": device, "threads": threads}
     if resume:
-        if not (out / STORE_NAME).is_file():  # checked before _lock, which makes the folder
+        if not (out / STORE_NAME).is_file():  # checked before the lock, which makes the folder
             raise TournamentError(f"{out} holds no tournament to resume (no {STORE_NAME})")
-        lock = _lock(out)
+        lock = lock_folder(out, "tournament", TournamentError)
         try:
             store, plan = open_tournament(out)
         except BaseException:
-            _unlock(lock)
+            lock.close()
             raise
         done = store.finished_keys()
     else:
@@ -944,12 +990,12 @@ def run_tournament(
         _refuse_existing(out)
         _check_anchor(anchor, plan)
         validate_agents(plan, **options)  # before the folder is made: a typo leaves nothing
-        lock = _lock(out)
+        lock = lock_folder(out, "tournament", TournamentError)
         try:
             _refuse_existing(out)
             store = TournamentStore.create(out / STORE_NAME, plan.to_dict())
         except BaseException:
-            _unlock(lock)
+            lock.close()
             raise
         done = set()
     try:
@@ -969,7 +1015,7 @@ def run_tournament(
             rows = store.rows()
         return _finish(plan, out, rows, anchor, played)
     finally:
-        _unlock(lock)
+        lock.close()
 
 
 def _refuse_existing(out: Path) -> None:
@@ -1020,36 +1066,18 @@ def _play(
         bar.update(1)
 
     try:
-        if backend == "ray":
-            _run_ray(plan, jobs, workers, address, options, on_row)
-        elif (workers or 1) == 1:
-            _run_inline(plan, jobs, options, on_row)
-        else:
-            _run_processes(plan, jobs, workers or 1, options, on_row)
+        run_jobs(
+            plan,
+            jobs,
+            backend=backend,
+            workers=workers,
+            on_row=on_row,
+            address=address,
+            options=options,
+        )
     finally:
         bar.close()
     return played
-
-
-def _lock(out: Path) -> Any:
-    """An exclusive lock on the folder, so that two processes never play one tournament."""
-    import fcntl
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        handle = open(out / ".lock", "w")  # noqa: SIM115 (held until _unlock)
-    except OSError as exc:
-        raise TournamentError(f"cannot use {out} as a tournament folder: {exc.strerror}") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise TournamentError(f"another rlkit tournament is playing {out} right now") from None
-    return handle
-
-
-def _unlock(handle: Any) -> None:
-    handle.close()
 
 
 # -- results: ratings, CSV, JSON, picture ---------------------------------------------------------

@@ -10,16 +10,16 @@
   (a's score: 1 win, 0.5 draw, 0 loss) are what ``rlkit ratings`` reads; the other columns say
   who had the first move, the points, the moves, and why a game was forfeited.
 
-Durability: the file is in WAL mode and every finished game is its own transaction, inserted
-with ``INSERT OR IGNORE`` on the primary key, so a replayed game cannot count twice and a
-stored result is never rewritten. ``synchronous=NORMAL`` keeps every committed game through
-a crash of the process (SQLite's WAL documentation: only an operating-system crash or power
-cut can lose the last commits, and never corrupts the file). Only the tournament's parent
-process writes; workers send their results to it.
+Creating, opening and checking the file is :mod:`rlkit.sqlite_store`'s, shared with the
+league's store. Durability: the file is in WAL mode and every finished game is its own
+transaction, inserted with ``INSERT OR IGNORE`` on the primary key, so a replayed game cannot
+count twice and a stored result is never rewritten. ``synchronous=NORMAL`` keeps every
+committed game through a crash of the process (SQLite's WAL documentation: only an
+operating-system crash or power cut can lose the last commits, and never corrupts the file).
+Only the tournament's parent process writes; workers send their results to it.
 
-A new store is written under a temporary name and renamed into place
-(:func:`rlkit.checkpoint.write_atomically`), so a kill while it is being created never leaves a
-half-made file behind.
+A new store is written under a temporary name and renamed into place, so a kill while it is
+being created never leaves a half-made file behind.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 from rlkit.errors import RlkitError
+from rlkit.sqlite_store import SqliteStore, StoreFormat, create_store, open_store, utc_now
 
 STORE_NAME = "results.sqlite"
 STORE_KIND = "rlkit tournament"
@@ -83,19 +83,28 @@ class StoreError(RlkitError):
     """A results file that is missing, corrupt, or not an rlkit tournament's."""
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    return connection
+FORMAT = StoreFormat(
+    kind=STORE_KIND,
+    version=STORE_VERSION,
+    schema=_SCHEMA,
+    meta_table="tournament",
+    tables=frozenset({"tournament", "games"}),
+    error=StoreError,
+    missing="no tournament to resume there",
+    foreign="an rlkit tournament's results file",
+    noun="tournament file",
+    corrupt_hint="; it cannot be resumed",
+)
+"""The file format, for :mod:`rlkit.sqlite_store`."""
 
 
-class TournamentStore:
+class TournamentStore(SqliteStore):
     """An open ``results.sqlite``. Build with :meth:`create` or :meth:`open`."""
 
+    store_format = FORMAT
+
     def __init__(self, path: Path, connection: sqlite3.Connection, plan: dict[str, Any]) -> None:
-        self.path = path
-        self._db = connection
+        super().__init__(path, connection)
         self.plan = plan
         """The plan as stored (a JSON object)."""
 
@@ -106,33 +115,7 @@ class TournamentStore:
         Raises:
             StoreError: ``path`` already exists.
         """
-        from rlkit.checkpoint import write_atomically
-
-        path = Path(path)
-        if path.exists():
-            raise StoreError(f"{path} already exists")
-
-        def build(tmp: str) -> None:
-            # An empty file (as write_atomically hands it over) is an empty SQLite database.
-            connection = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                connection.executescript(_SCHEMA)
-                connection.execute("BEGIN")
-                connection.executemany(
-                    "INSERT INTO tournament (key, value) VALUES (?, ?)",
-                    [
-                        ("kind", STORE_KIND),
-                        ("version", str(STORE_VERSION)),
-                        ("plan", json.dumps(plan, sort_keys=True)),
-                        ("created", _utc_now()),
-                    ],
-                )
-                connection.execute("COMMIT")
-            finally:
-                connection.close()
-
-        write_atomically(path, build)
-        return cls.open(path)
+        return cls.open(create_store(path, FORMAT, {"plan": json.dumps(plan, sort_keys=True)}))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> TournamentStore:
@@ -142,32 +125,19 @@ class TournamentStore:
             StoreError: no such file, not an SQLite file, or not made by ``rlkit tournament``.
         """
         path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"{path} does not exist (no tournament to resume there)")
-        # Check read-only first: switching a foreign file to WAL would rewrite its header.
-        try:
-            reader = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a readable SQLite file ({exc})") from None
-        try:
-            plan = _read_plan(reader, path)
-        finally:
-            reader.close()
-        return cls(path, _connect(path), plan)
+        connection, plan = open_store(path, FORMAT, _read_plan)
+        return cls(path, connection, plan)
 
     def finished_keys(self) -> set[tuple[int, int]]:
         """The ``(pairing, game)`` keys of every stored game."""
-        try:
-            return {(p, g) for p, g in self._db.execute("SELECT pairing, game FROM games")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is corrupt ({exc})") from None
+        return {(p, g) for p, g in self._query("SELECT pairing, game FROM games")}
 
     def add(self, row: dict[str, Any]) -> bool:
         """Store one finished game in its own transaction; False if its key was already there.
 
         ``row`` has every column of :data:`GAME_COLUMNS` except ``finished``.
         """
-        values = {**row, "finished": _utc_now()}
+        values = {**row, "finished": utc_now()}
         cursor = self._db.execute(
             f"INSERT OR IGNORE INTO games ({', '.join(GAME_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(GAME_COLUMNS))})",
@@ -177,56 +147,18 @@ class TournamentStore:
 
     def rows(self) -> list[dict[str, Any]]:
         """Every stored game as a dict of :data:`GAME_COLUMNS`, in (pairing, game) order."""
-        try:
-            cursor = self._db.execute(
-                f"SELECT {', '.join(GAME_COLUMNS)} FROM games ORDER BY pairing, game"
-            )
-            return [dict(zip(GAME_COLUMNS, row, strict=True)) for row in cursor]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is corrupt ({exc})") from None
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> TournamentStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        rows = self._query(f"SELECT {', '.join(GAME_COLUMNS)} FROM games ORDER BY pairing, game")
+        return [dict(zip(GAME_COLUMNS, row, strict=True)) for row in rows]
 
 
-def _read_plan(connection: sqlite3.Connection, path: Path) -> dict[str, Any]:
-    """Check that ``connection`` is an rlkit tournament store; return its plan."""
-    try:
-        tables = {
-            row[0]
-            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        if not {"tournament", "games"} <= tables:
-            raise StoreError(f"{path} is not an rlkit tournament's results file")
-        meta = dict(connection.execute("SELECT key, value FROM tournament").fetchall())
-        if meta.get("kind") != STORE_KIND:
-            raise StoreError(f"{path} is not an rlkit tournament's results file")
-        if meta.get("version") != str(STORE_VERSION):
-            raise StoreError(
-                f"{path} is a version {meta.get('version')} tournament file; this rlkit reads "
-                f"version {STORE_VERSION}"
-            )
-        plan = json.loads(meta["plan"])
-        if not isinstance(plan, dict):
-            raise ValueError("the plan is not a JSON object")
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(games)")}
-        missing = set(GAME_COLUMNS) - columns
-        if missing:
-            raise ValueError(f"the games table lacks {sorted(missing)}")
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc):
-            raise StoreError(f"{path} is not a readable SQLite file ({exc})") from None
-        raise StoreError(f"{path} is corrupt ({exc}); it cannot be resumed") from None
-    except (KeyError, ValueError) as exc:
-        raise StoreError(f"{path} is corrupt ({exc}); it cannot be resumed") from None
+def _read_plan(connection: sqlite3.Connection, meta: dict[str, str]) -> dict[str, Any]:
+    """The stored plan, once the games table is checked (raises ValueError/KeyError if
+    corrupt)."""
+    plan = json.loads(meta["plan"])
+    if not isinstance(plan, dict):
+        raise ValueError("the plan is not a JSON object")
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(games)")}
+    missing = set(GAME_COLUMNS) - columns
+    if missing:
+        raise ValueError(f"the games table lacks {sorted(missing)}")
     return plan
-
-
-def _utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -285,6 +285,20 @@ def test_supervised_start_from_a_checkpoint_and_from_a_teacher(plugin, tmp_path)
 # -- kill -9 ---------------------------------------------------------------------------------
 
 
+def rounds_started(out: Path) -> int:
+    """Rounds the store records (any phase), read without writing to the store; 0 before the
+    store exists."""
+    if not (out / STORE_NAME).exists():
+        return 0
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{out / STORE_NAME}?mode=ro", uri=True, timeout=0.1)
+        ) as connection:
+            return connection.execute("SELECT count(*) FROM rounds").fetchone()[0]
+    except sqlite3.Error:  # being created, or locked for a moment
+        return 0
+
+
 @pytest.mark.parametrize(
     "trial", [0, *(pytest.param(t, marks=pytest.mark.slow) for t in range(1, 4))]
 )
@@ -320,10 +334,13 @@ def test_kill_9_then_resume_loses_nothing_and_counts_nothing_twice(plugin, tmp_p
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Kill once round k (1 to 4, by trial) has started, at a random moment within it: rounds
+    # take a fraction of a second here, so a fixed delay could miss the run altogether.
+    started_rounds = 1 + trial % 4
     deadline = time.monotonic() + 60
-    while not (out / STORE_NAME).exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(random.Random(trial).uniform(0.2, 1.2))
+    while rounds_started(out) < started_rounds and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(random.Random(trial).uniform(0.0, 0.1))
     process.send_signal(signal.SIGKILL)
     process.wait()
     with LeagueStore.open(out / STORE_NAME) as store:  # killed in the middle, not after
