@@ -191,7 +191,6 @@ class NetworkEvaluator(Evaluator):
         self.game = game
         self.batched = batched
         self.positions = 0
-        self.calls = 0
         self._observations = np.zeros((0, *game.info.observation_shape), np.float32)
         self._masks = np.zeros((0, game.info.num_actions), bool)
 
@@ -214,7 +213,6 @@ class NetworkEvaluator(Evaluator):
         values[:, 0] = np.where(movers == 0, mover_values, -mover_values)
         values[:, 1] = -values[:, 0]
         self.positions += n
-        self.calls += 1
         return priors, values
 
 

@@ -113,6 +113,12 @@ class _Window:
     metric_sums: dict[str, float] = field(default_factory=dict)
 
 
+def training_clock() -> float:
+    """Seconds on a monotonic clock: what a ``--minutes`` budget is measured with (a function
+    of its own so tests can drive the budget with a fake clock)."""
+    return time.perf_counter()
+
+
 class TrainingSession:
     """What a learner's loop talks to: budget, seeds, metrics, checkpoints, interruption.
 
@@ -136,20 +142,21 @@ class TrainingSession:
         self.steps = steps
         self.episodes = episodes
         self._seconds_before = seconds  # trained in earlier parts of a resumed run
-        self._started = time.perf_counter()
+        self._started = training_clock()
         self.interrupted = False
         self._metrics = metrics
         self._save = save
         self._window = _Window()
         self._last_row_step = steps
         self._last_checkpoint_step = steps
+        self._last_checkpoint_written = -1  # steps at the last checkpoint this session wrote
         self._progress = _Progress(settings, steps, episodes, seconds) if progress else None
 
     # -- budget ---------------------------------------------------------------------------------
     @property
     def seconds(self) -> float:
         """Training time of the run so far, earlier parts of a resumed run included."""
-        return self._seconds_before + time.perf_counter() - self._started
+        return self._seconds_before + training_clock() - self._started
 
     @property
     def finished(self) -> bool:
@@ -210,10 +217,14 @@ class TrainingSession:
         self._last_row_step = self.steps
 
     def checkpoint(self, name: str) -> None:
-        """Ask the run to save the learner now (at an episode boundary)."""
+        """Ask the run to save the learner now (at an episode boundary). A periodic checkpoint
+        with no step since the last one is not written again (a learner that checkpoints at
+        its own boundaries may coincide with the interval's)."""
+        if name == "checkpoint.pt" and self.steps == self._last_checkpoint_written:
+            return
         if self._save is not None:
             self._save(name)
-            self._last_checkpoint_step = self.steps
+            self._last_checkpoint_step = self._last_checkpoint_written = self.steps
 
     def close(self) -> None:
         if self._progress is not None:

@@ -370,8 +370,15 @@ def test_map_on_the_command_line(tmp_path):
     assert json.loads(result.stdout)["mean_return"] == -5
 
 
-def test_a_minutes_budget_stops_on_time_and_a_resume_adds_to_it(tmp_path):
+def test_a_minutes_budget_stops_on_time_and_a_resume_adds_to_it(tmp_path, monkeypatch):
+    import itertools
+
     from rlkit.checkpoint import load_checkpoint
+
+    # A fake clock that advances 10 ms each time the session reads it: the budget is
+    # measured on it, so the seconds below do not depend on how loaded the machine is.
+    ticks = itertools.count()
+    monkeypatch.setattr("rlkit.training.training_clock", lambda: 0.01 * next(ticks))
 
     run = tmp_path / "timed"
     args = ["train", "q-learning", "--env", "cliff", "--quiet", "--no-tensorboard"]
