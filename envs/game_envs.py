@@ -224,6 +224,11 @@ class GameVsOpponentEnv(gymnasium.Env):
             :class:`~rlkit.game.IllegalMoveError`. A number: an illegal action ends the
             episode with that reward and ``info["illegal_action"] = True``.
         render_mode: ``None`` or ``"ansi"`` (``render`` returns ``game.render``'s text).
+        opening_moves: each episode starts after this many uniformly random legal moves
+            (drawn from ``np_random``, whoever is to move; chance resolved as usual), as
+            ``rlkit play --opening-moves`` opens its games: a learner then trains on the varied
+            positions it will be measured on, not only on the lines a deterministic opponent
+            steers into. An opening that ends the game is drawn again.
 
     The observation is the dict of the module docstring, from the agent's point of view;
     ``info["action_mask"]`` holds the same mask.
@@ -242,11 +247,17 @@ class GameVsOpponentEnv(gymnasium.Env):
         play_as: int | str = 0,
         illegal_reward: float | None = None,
         render_mode: str | None = None,
+        opening_moves: int = 0,
     ) -> None:
         if game.info.num_players != 2:
             raise ValueError(f"{game.info.name} has {game.info.num_players} players, not 2")
         if play_as not in (0, 1, "alternate"):
             raise ValueError(f"play_as must be 0, 1 or 'alternate', got {play_as!r}")
+        if not (_is_integer(opening_moves) and 0 <= opening_moves < game.info.max_game_length):
+            raise ValueError(
+                f"opening_moves must be an integer from 0 to {game.info.max_game_length - 1}, "
+                f"got {opening_moves!r}"
+            )
         if not (isinstance(opponent, str | GameAgent | Agent) or callable(opponent)):
             raise TypeError(
                 "opponent must be 'random', an agent spec, a GameAgent, an Agent or a callable "
@@ -258,6 +269,7 @@ class GameVsOpponentEnv(gymnasium.Env):
         self.play_as = play_as
         self.illegal_reward = illegal_reward
         self.render_mode = render_mode
+        self.opening_moves = int(opening_moves)
         self.observation_space = game_observation_space(game)
         self.action_space = gymnasium.spaces.Discrete(game.info.num_actions)
         self.reward_range = (game.info.min_utility, game.info.max_utility)
@@ -294,7 +306,7 @@ class GameVsOpponentEnv(gymnasium.Env):
             self._opponent_player.new_game()
         elif isinstance(self.opponent, GameAgent):
             self.opponent.new_game()
-        self._state = self._play_opponent(self.game.initial_state())
+        self._state = self._play_opponent(self._opening())
         self._over = self.game.current_player(self._state) == TERMINAL
         return self._observe(), self._info()
 
@@ -317,6 +329,25 @@ class GameVsOpponentEnv(gymnasium.Env):
         reward = float(self.game.returns(self._state)[self.player]) if self._over else 0.0
         truncated = self._over and _is_truncated(self.game, self._state)
         return self._observe(), reward, self._over and not truncated, truncated, self._info()
+
+    def _opening(self) -> Any:
+        """The initial state after ``opening_moves`` random legal moves (none by default)."""
+        game = self.game
+        for _ in range(100):  # an opening that ends the game is drawn again
+            state, decisions = game.initial_state(), 0
+            while decisions < self.opening_moves:
+                to_move = game.current_player(state)
+                if to_move == TERMINAL:
+                    break
+                if to_move == CHANCE:
+                    state = game.apply(state, game.sample_chance(state, self.np_random))
+                    continue
+                legal = game.legal_actions(state)
+                state = game.apply(state, int(legal[int(self.np_random.integers(len(legal)))]))
+                decisions += 1
+            if game.current_player(state) != TERMINAL:
+                return state
+        raise ValueError(f"{self.opening_moves} random opening moves keep ending the game")
 
     def _play_opponent(self, state: Any) -> Any:
         """Resolve chance and play the opponent until the agent is to move or the game ends."""
@@ -393,6 +424,7 @@ def backgammon_vs_opponent(
     play_as: int | str = 0,
     illegal_reward: float | None = -3.0,
     render_mode: str | None = None,
+    opening_moves: int = 0,
 ) -> GameVsOpponentEnv:
     """Backgammon against ``opponent``; entry point of ``rlkit/Backgammon-v0``.
 
@@ -401,7 +433,9 @@ def backgammon_vs_opponent(
     """
     from rlkit.envs.backgammon import BackgammonGame
 
-    return GameVsOpponentEnv(BackgammonGame(), opponent, play_as, illegal_reward, render_mode)
+    return GameVsOpponentEnv(
+        BackgammonGame(), opponent, play_as, illegal_reward, render_mode, opening_moves
+    )
 
 
 def go_v0(
@@ -420,11 +454,14 @@ def go_vs_opponent(
     play_as: int | str = 0,
     illegal_reward: float | None = -1.0,
     render_mode: str | None = None,
+    opening_moves: int = 0,
 ) -> GameVsOpponentEnv:
     """Go against ``opponent``; entry point of ``rlkit/Go-v0`` (``size=`` 5..19)."""
     from rlkit.envs.go import GoGame
 
-    return GameVsOpponentEnv(GoGame(size, komi), opponent, play_as, illegal_reward, render_mode)
+    return GameVsOpponentEnv(
+        GoGame(size, komi), opponent, play_as, illegal_reward, render_mode, opening_moves
+    )
 
 
 def tictactoe_vs_opponent(
@@ -432,6 +469,7 @@ def tictactoe_vs_opponent(
     play_as: int | str = 0,
     illegal_reward: float | None = -1.0,
     render_mode: str | None = None,
+    opening_moves: int = 0,
 ) -> GameVsOpponentEnv:
     """Tic-tac-toe against ``opponent``; entry point of ``rlkit/TicTacToe-v0``.
 
@@ -439,7 +477,9 @@ def tictactoe_vs_opponent(
     """
     from rlkit.envs.tictactoe import TicTacToe
 
-    return GameVsOpponentEnv(TicTacToe(), opponent, play_as, illegal_reward, render_mode)
+    return GameVsOpponentEnv(
+        TicTacToe(), opponent, play_as, illegal_reward, render_mode, opening_moves
+    )
 
 
 def connect_four_vs_opponent(
@@ -447,6 +487,7 @@ def connect_four_vs_opponent(
     play_as: int | str = 0,
     illegal_reward: float | None = -1.0,
     render_mode: str | None = None,
+    opening_moves: int = 0,
 ) -> GameVsOpponentEnv:
     """Connect Four against ``opponent``; entry point of ``rlkit/ConnectFour-v0``.
 
@@ -454,7 +495,9 @@ def connect_four_vs_opponent(
     """
     from rlkit.envs.connect_four import ConnectFour
 
-    return GameVsOpponentEnv(ConnectFour(), opponent, play_as, illegal_reward, render_mode)
+    return GameVsOpponentEnv(
+        ConnectFour(), opponent, play_as, illegal_reward, render_mode, opening_moves
+    )
 
 
 GAME_ENV_IDS = {

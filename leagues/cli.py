@@ -73,7 +73,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         table = status["ratings"]
         players = [asdict(p) for p in status["players"]]
         ratings = table.to_dict() if table is not None else None
-        print(json.dumps({**status, "players": players, "ratings": ratings}))
+        config = status["config"].to_dict()
+        print(json.dumps({**status, "config": config, "players": players, "ratings": ratings}))
         return 0
     print(format_status(status))
     return 0

@@ -139,7 +139,9 @@ class LeagueLearner(abc.ABC):
         )
 
     # -- training ----------------------------------------------------------------------------
-    def train_against(self, opponent: str, steps: int, *, seed: int) -> dict[str, float]:
+    def train_against(
+        self, opponent: str, steps: int, *, seed: int, opening_moves: int = 0
+    ) -> dict[str, float]:
         """Train at least ``steps`` environment steps, in whole episodes, against ``opponent``.
 
         Args:
@@ -147,6 +149,9 @@ class LeagueLearner(abc.ABC):
                 (a frozen player, or another learner's snapshot).
             steps: the least number of the learner's own moves to train on.
             seed: seeds the environment (move order, chance, the opponent's generator).
+            opening_moves: each training episode starts after this many random moves
+                (:class:`~rlkit.envs.game_envs.GameVsOpponentEnv`), as the league's payoff
+                games do, so the learner trains on the positions it is rated on.
 
         Returns:
             ``episodes``, ``steps`` (of this call), ``win_rate``, ``draw_rate`` and
@@ -169,7 +174,9 @@ class LeagueLearner(abc.ABC):
         abandon = getattr(self.agent, "abandon_episode", None)
         if abandon is not None:  # a call interrupted mid-episode must not leak into this one
             abandon()
-        env = GameVsOpponentEnv(self.game, opponent=opponent, play_as="alternate")
+        env = GameVsOpponentEnv(
+            self.game, opponent=opponent, play_as="alternate", opening_moves=opening_moves
+        )
         env.reset(seed=seed)  # seeds the env; the opponent is built here, so errors come now
         session = _CallSession(self, self._target(steps), seed)
         try:

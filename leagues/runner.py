@@ -131,7 +131,10 @@ class LeagueConfig:
         games_per_match: payoff games per learner and round.
         opening_moves: random first moves of each payoff game, shared by the two games of a
             colour-swapped pair: greedy network agents are deterministic, and without them
-            every pair of players would play the same two games over and over.
+            every pair of players would play the same two games over and over. Training
+            episodes open the same way, so learners train on the positions they are rated on
+            (against a deterministic opponent without them, a learner wins its training games
+            by one memorised line and not from the varied openings of the payoff games).
         backend: ``local`` processes or ``ray`` for the payoff matches.
         workers: processes for training (learners in parallel) and for matches (1: all in
             this process).
@@ -353,13 +356,16 @@ def _train_task(task: dict[str, Any]) -> dict[str, Any]:
     """Train one learner for one round (in this process or a spawned one).
 
     ``task``: learner, game, settings, checkpoint (to load), opponent (spec), steps, seed,
-    out (the new checkpoint). Returns the steps trained and the learner's metrics.
+    opening_moves (random first moves of each training episode, as in the payoff games), out
+    (the new checkpoint). Returns the steps trained and the learner's metrics.
     """
     cls = resolve_learner(task["learner"])
     learner = task.get("live") or cls.load(task["checkpoint"], task["game"], task["settings"])
     _one_thread()
     before = int(learner.steps)
-    metrics = learner.train_against(task["opponent"], task["steps"], seed=task["seed"])
+    metrics = learner.train_against(
+        task["opponent"], task["steps"], seed=task["seed"], opening_moves=task["opening_moves"]
+    )
     learner.save(task["out"])
     result = {"steps": int(learner.steps) - before, "metrics": _numeric(metrics)}
     if "live" in task:
@@ -756,6 +762,7 @@ class _Runner:
                 "checkpoint": self.path(row.checkpoint),
                 "opponent": a["opponent_checkpoint"],
                 "steps": self.config.steps_per_round,
+                "opening_moves": self.config.opening_moves,
                 "seed": derived_seed(self.config.seed, _TRAIN, number, self.index[row.name]),
                 "out": self.path(relative),
             }
@@ -984,7 +991,8 @@ def _clock(seconds: float) -> str:
 
 
 def league_status(out: str | Path) -> dict[str, Any]:
-    """Players, payoff matrix, snapshot history and ratings of the league in ``out``.
+    """Players, payoff matrix, snapshot history and ratings of the league in ``out``, with its
+    config (:class:`LeagueConfig`) and its supervised start's checkpoint (None: from scratch).
 
     Raises:
         LeagueStoreError: no league there, or a corrupt store.
@@ -1001,6 +1009,7 @@ def league_status(out: str | Path) -> dict[str, Any]:
         players = store.players()
         results = store.results()
         rounds = store.rounds()
+        supervised = store.meta("supervised") or None
     payoff = Payoff.from_results(
         ((r["a"], r["b"], r["score"]) for r in results), config.league.decay
     )
@@ -1020,6 +1029,8 @@ def league_status(out: str | Path) -> dict[str, Any]:
     return {
         "out": str(out),
         "game": config.game,
+        "config": config,
+        "supervised": supervised,
         "rounds": sum(r["phase"] == "done" for r in rounds),
         "games": len(results),
         "players": players,

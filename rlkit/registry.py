@@ -365,7 +365,7 @@ def make_env(
     return env
 
 
-_GAME_ENV_OPTIONS = ("opponent", "play_as", "illegal_reward", "render_mode")
+_GAME_ENV_OPTIONS = ("opponent", "play_as", "illegal_reward", "render_mode", "opening_moves")
 
 
 def _construct_env(spec: Spec, target: str, kwargs: dict[str, Any]) -> gym.Env:

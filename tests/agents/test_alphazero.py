@@ -69,6 +69,20 @@ def test_self_play_records_every_decision_with_a_search_policy_and_the_movers_re
             assert (z[::2] == played["returns"][0]).all() and (z[1::2] == -z[0]).all()
 
 
+def test_q_weight_mixes_the_outcome_with_the_search_value():
+    def targets(q_weight: float):
+        games = make(seed=3, q_weight=q_weight).self_play(4)
+        return [g["moves"] for g in games], np.concatenate([g["z"] for g in games])
+
+    moves, z = targets(0.0)  # the outcome alone
+    same_moves, q = targets(1.0)  # the root values alone (the same games: play is unchanged)
+    assert same_moves == moves and set(np.unique(np.abs(z))) <= {0.0, 1.0}
+    assert np.abs(q).max() <= 1 and not set(np.unique(np.abs(q))) <= {0.0, 1.0}
+    np.testing.assert_allclose(targets(0.5)[1], 0.5 * z + 0.5 * q, atol=1e-6)
+    with pytest.raises(SpecError, match="q_weight"):
+        AlphaZeroConfig(**{**TINY, "q_weight": 1.5})
+
+
 def test_same_seed_same_self_play_and_training():
     a, b = make(seed=3), make(seed=3)
     for agent in (a, b):

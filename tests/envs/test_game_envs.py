@@ -306,6 +306,39 @@ def test_bad_arguments():
         GameVsOpponentEnv(TicTacToe(), opponent=3)
     with pytest.raises(ValueError, match="render_mode"):
         GameVsOpponentEnv(TicTacToe(), render_mode="human")
+    for bad in (-1, 9, 1.5, "2"):
+        with pytest.raises(ValueError, match="opening_moves"):
+            GameVsOpponentEnv(TicTacToe(), opening_moves=bad)
+
+
+def test_opening_moves_start_each_episode_from_random_legal_moves():
+    game = ConnectFour()
+
+    def moves_made(state) -> int:
+        return int(np.count_nonzero(game.observation(state, 0)[:2]))
+
+    env = GameVsOpponentEnv(game, opponent="minimax:depth=1", play_as="alternate", opening_moves=3)
+    env.reset(seed=4)
+    openings = set()
+    for episode in range(40):
+        if episode:
+            env.reset()
+        state = env.game_state
+        # 3 random moves (player 0, 1, 0), then the opponent's reply when it is player 1
+        assert moves_made(state) == 3 + (env.player == 0)
+        assert game.current_player(state) == env.player
+        openings.add(state)
+    assert len(openings) > 20  # the openings differ (7^3 of them); the bare start would be one
+    # repeatable from the seed
+    a = GameVsOpponentEnv(game, opening_moves=2)
+    b = GameVsOpponentEnv(game, opening_moves=2)
+    assert a.reset(seed=9)[0]["observation"].tolist() == b.reset(seed=9)[0]["observation"].tolist()
+    # through an env spec, as the league and `rlkit train --env` pass it
+    from rlkit.registry import make_env
+
+    env = make_env("connect4:opening_moves=2")
+    env.reset(seed=0)
+    assert moves_made(env.unwrapped.game_state) == 2  # player 0 (the agent) to move
 
 
 def test_spec_string_opponent_is_built_by_make_player_and_repeats_with_its_seed():

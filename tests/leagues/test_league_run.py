@@ -91,7 +91,7 @@ class FakeLearner:
             agent.prefs = np.array(arrays.get("prefs", agent.prefs), dtype=float)
         return cls(game, agent, settings)
 
-    def train_against(self, opponent, steps, *, seed):
+    def train_against(self, opponent, steps, *, seed, opening_moves=0):
         time.sleep(self.settings.get("sleep", 0.0))
         rng = np.random.default_rng(seed)
         self.agent.prefs = self.agent.prefs + rng.normal(0.0, 1.0, self.agent.prefs.shape)
