@@ -127,9 +127,8 @@ def run_versus(args: argparse.Namespace) -> None:
 
 
 def run_exploit(args: argparse.Namespace) -> None:
-    from rlkit.leagues.learners import make_learner
     from rlkit.leagues.roles import MAIN
-    from rlkit.leagues.runner import league_status
+    from rlkit.leagues.runner import league_status, resolve_learner
     from rlkit.registry import make_game
 
     for folder in args.runs:
@@ -139,8 +138,8 @@ def run_exploit(args: argparse.Namespace) -> None:
         main = next(p for p in config.players if p.role == MAIN)
         supervised = status["supervised"]
         target = main_versions(run)[-1][2]
-        learner = make_learner(
-            main.learner, config.game, main.settings, init=supervised, seed=args.seed
+        learner = resolve_learner(main.learner).create(
+            config.game, main.settings, init=supervised, seed=args.seed
         )
         begin = time.monotonic()
         trained = 0
