@@ -79,8 +79,13 @@ def run_panel(args: argparse.Namespace) -> None:
     run = Path(args.run)
     game = make_game(league_status(run)["game"])
     panel = [s for s in args.panel.split(";") if s]
+    versions = main_versions(run)
+    count = max(args.versions, 2)
+    if args.versions and len(versions) > count:  # evenly spaced, the first and last kept
+        keep = {round(i * (len(versions) - 1) / (count - 1)) for i in range(count)}
+        versions = [v for i, v in enumerate(versions) if i in keep]
     rows = []
-    for name, steps, path in main_versions(run):
+    for name, steps, path in versions:
         begin = time.monotonic()
         scores = {
             spec: score(game, path, spec, args.games, args.opening_moves, args.seed)["score"]
@@ -185,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "panel":
             p.add_argument("--panel", default=PANEL, help="agent specs separated by ';'")
             p.add_argument("--plot", default="", help="write the curve to this SVG")
+            p.add_argument(
+                "--versions", type=int, default=0, help="at most this many versions (0: all)"
+            )
     return parser
 
 
