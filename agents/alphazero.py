@@ -121,6 +121,13 @@ class AlphaZeroConfig:
     batch_size: int = 256
     optimizer: str = "adam:lr=2e-3"
     """Optimiser spec (:mod:`rlkit.supervised`); its state is kept across generations."""
+    lr_schedule: str = "constant"
+    """Learning-rate schedule over the whole run, one of :mod:`rlkit.supervised`'s schedule
+    specs with its step counting ten-thousandths of the run's budget (``--minutes``,
+    ``--steps`` or ``--episodes``; see ``TrainingSession.budget_fraction``): ``cosine:min=0.1``
+    decays the optimiser's rate to a tenth by the end of the budget. AlphaZero lowered its rate
+    in steps over training (Silver et al. 2018); a schedule on the budget does the same for a
+    run of any length, and a resumed run continues it."""
     l2: float = 1e-4
     value_weight: float = 1.0
     q_weight: float = 0.0
@@ -179,6 +186,9 @@ class AlphaZeroConfig:
                 raise SpecError(f"{name} has a value out of range: {value}")
         if self.search not in ("puct", "gumbel"):
             raise SpecError(f"search must be 'puct' or 'gumbel', got {self.search!r}")
+        from rlkit.supervised import parse_schedule
+
+        parse_schedule(self.lr_schedule)  # SpecError naming the schedule or its parameter
         if self.autocast not in _AUTOCAST:
             raise SpecError(f"autocast must be auto, on or off, got {self.autocast!r}")
 
@@ -354,6 +364,7 @@ class AlphaZero(GameLearner):
         )
         self.replay = ReplayBuffer(config.replay_size, info.observation_shape, info.num_actions)
         self.optimizer: Any = None  # made at the first training phase (or restored)
+        self._base_lrs: list[float] = []  # the optimiser spec's rates, before any schedule
         self._optimizer_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
         self.generations = 0
         self.games_played = 0
@@ -548,8 +559,9 @@ class AlphaZero(GameLearner):
         }
 
     # -- training ---------------------------------------------------------------------------------
-    def train_generation(self, new_positions: int) -> dict[str, float]:
-        """One training phase on rows sampled from the replay buffer (see module docstring)."""
+    def train_generation(self, new_positions: int, lr_factor: float = 1.0) -> dict[str, float]:
+        """One training phase on rows sampled from the replay buffer (see module docstring),
+        at ``lr_factor`` times the optimiser spec's learning rate."""
         from rlkit.supervised import TrainerConfig, fit, make_optimizer
 
         c = self.config
@@ -561,12 +573,15 @@ class AlphaZero(GameLearner):
         if self.optimizer is None:
             self.network.to(device)
             self.optimizer = make_optimizer(c.optimizer, self.network.parameters())
+            self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
             if self._optimizer_state is not None:
                 from rlkit.supervised import load_optimizer_state
 
                 tensors, meta = self._optimizer_state
                 load_optimizer_state(self.optimizer, tensors, "optimizer", meta)
                 self._optimizer_state = None
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs, strict=True):
+            group["lr"] = base * lr_factor  # the trainer's constant schedule keeps it
         trainer = TrainerConfig(
             epochs=1,
             batch_size=c.batch_size,
@@ -655,7 +670,10 @@ class AlphaZero(GameLearner):
         Each self-play game is reported with ``session.end_episode(player 0's return, moves,
         metrics)``; a checkpoint follows every generation (no game in flight then).
         """
+        from rlkit.supervised import parse_schedule
+
         c = self.config
+        schedule = parse_schedule(c.lr_schedule)
         latest: dict[str, float] = {}
         while not session.finished:
             began = time.perf_counter()
@@ -670,8 +688,9 @@ class AlphaZero(GameLearner):
                 return
             new_positions = sum(g["moves"] for g in games)
             train_began = time.perf_counter()
+            lr_factor = schedule.factor(round(1e4 * session.budget_fraction), 1, 10_000)
             try:
-                latest = dict(self.train_generation(new_positions))
+                latest = dict(self.train_generation(new_positions, lr_factor))
             except KeyboardInterrupt:  # the trainer stops at a batch boundary on Ctrl-C
                 session.interrupted = True
                 self._report(session, games, latest)
@@ -687,6 +706,7 @@ class AlphaZero(GameLearner):
             checks, wrong = self.resign_checks
             latest.update(
                 generation=float(self.generations),
+                lr_factor=lr_factor,
                 training_minutes=session.seconds / 60,
                 replay=float(len(self.replay)),
                 selfplay_positions_per_s=new_positions / max(play_seconds, 1e-9),

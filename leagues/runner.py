@@ -87,12 +87,16 @@ class PlayerConfig:
         role: ``main``, ``main_exploiter`` or ``league_exploiter``.
         learner: a learner name (``reinforce``, ``maskable-ppo``) or ``module:Class``.
         settings: the learner's own settings (the ``settings`` sub-table).
+        steps_per_round: this player's training steps per round (None: the league's
+            ``steps_per_round``). How the league's compute is shared: the main agent is what
+            the league ships, exploiters only have to find its weaknesses.
     """
 
     name: str
     role: str
     learner: str
     settings: dict[str, Any] = field(default_factory=dict)
+    steps_per_round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,9 @@ class LeagueConfig:
         from dataclasses import asdict
 
         data = asdict(self)
-        data["players"] = [asdict(p) for p in self.players]
+        data["players"] = [  # TOML has no null: an unset field is left out
+            {k: v for k, v in asdict(p).items() if v is not None} for p in self.players
+        ]
         data["frozen"] = list(self.frozen)
         if self.supervised is None:
             del data["supervised"]
@@ -204,6 +210,7 @@ _PLAYER_KEYS: dict[str, tuple[type, ...]] = {
     "role": (str,),
     "learner": (str,),
     "settings": (dict,),
+    "steps_per_round": (int,),
 }
 _SUPERVISED_KEYS: dict[str, tuple[type, ...]] = {
     "checkpoint": (str,),
@@ -261,7 +268,12 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> LeagueConfi
                 f"{here}: name {name!r} must be letters, digits, '-' and '_' and not one of "
                 f"{', '.join(RESERVED_NAMES)}"
             )
-        players.append(PlayerConfig(name, role, raw["learner"], dict(raw.get("settings", {}))))
+        steps = raw.get("steps_per_round")
+        if steps is not None and steps < 1:
+            raise SpecError(f"{here}: steps_per_round must be at least 1, got {steps}")
+        players.append(
+            PlayerConfig(name, role, raw["learner"], dict(raw.get("settings", {})), steps)
+        )
     supervised = data.get("supervised")
     if isinstance(supervised, str):
         supervised = {"checkpoint": supervised}
@@ -761,7 +773,7 @@ class _Runner:
                 "settings": player.settings,
                 "checkpoint": self.path(row.checkpoint),
                 "opponent": a["opponent_checkpoint"],
-                "steps": self.config.steps_per_round,
+                "steps": player.steps_per_round or self.config.steps_per_round,
                 "opening_moves": self.config.opening_moves,
                 "seed": derived_seed(self.config.seed, _TRAIN, number, self.index[row.name]),
                 "out": self.path(relative),

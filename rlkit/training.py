@@ -169,6 +169,22 @@ class TrainingSession:
             or (s.minutes is not None and self.seconds >= 60 * s.minutes)
         )
 
+    @property
+    def budget_fraction(self) -> float:
+        """The fraction of the budget spent, in [0, 1]: the largest over the budgets set
+        (steps, episodes, minutes); 0 when none is set. What a learner's own schedules
+        (a learning rate decayed over the run) are laid out on, so that a resumed run
+        continues them where it stopped."""
+        s = self.settings
+        spent = [0.0]
+        if s.steps is not None:
+            spent.append(self.steps / max(s.steps, 1))
+        if s.episodes is not None:
+            spent.append(self.episodes / max(s.episodes, 1))
+        if s.minutes is not None:
+            spent.append(self.seconds / max(60 * s.minutes, 1e-9))
+        return min(1.0, max(spent))
+
     def steps_left(self) -> int:
         """Environment steps still allowed (a large number under an episode budget)."""
         if self.interrupted:

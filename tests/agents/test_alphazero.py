@@ -146,6 +146,8 @@ def test_acts_legally_and_keeps_its_tree_across_moves():
         ({"simulations": 0}, "simulations must be at least 1"),
         ({"search": "beam"}, "search must be"),
         ({"dirichlet_fraction": 2.0}, "dirichlet_fraction"),
+        ({"lr_schedule": "cosine:min=2"}, "cosine schedule"),
+        ({"lr_schedule": "sawtooth"}, "schedule"),
     ],
 )
 def test_bad_config_is_one_line(overrides, words):
@@ -178,6 +180,21 @@ def test_resume_from_a_generation_checkpoint_continues_exactly(tmp_path):
     ):
         assert torch.equal(p, q), name
     assert resumed.replay.added == straight.replay.added
+
+
+def test_lr_schedule_is_laid_out_over_the_budget_and_a_resume_continues_it(tmp_path):
+    spec = TINY_SPEC + ",lr_schedule=[cosine:min=0.1]"
+    settings = RunSettings(agent=spec, env="tictactoe", seed=1, episodes=16)
+    agent = train(settings, tmp_path / "a", progress=False, tensorboard=False)
+    # 4 generations of 4 games; the last trains after 12 of the 16 games: t = 0.75
+    factor = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 0.75))
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(2e-3 * factor)
+    part = RunSettings(agent=spec, env="tictactoe", seed=1, episodes=8)
+    train(part, tmp_path / "b", progress=False, tensorboard=False)
+    resumed = train(settings, tmp_path / "b", resume=True, progress=False, tensorboard=False)
+    # the resumed run goes on from where its games put it on the new budget, not from t = 0
+    assert resumed.generations == 4
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(2e-3 * factor)
 
 
 def test_kill_9_then_resume_continues_from_the_last_generation(tmp_path):

@@ -245,6 +245,33 @@ def test_store_ignores_a_replayed_result_and_reopening_gives_the_same_payoff(plu
     assert league_status(out)["payoff"] == before
 
 
+def test_a_players_own_steps_per_round_overrides_the_leagues(plugin, tmp_path):
+    players = "\n".join(
+        f'[[players]]\nrole = "{role}"\nlearner = "{LEARNER}"\n{extra}\n'
+        for role, extra in (
+            ("main", "steps_per_round = 300"),
+            ("main_exploiter", ""),
+            ("league_exploiter", "steps_per_round = 50"),
+        )
+    )
+    path = write_config(tmp_path / "league.toml", players=players, league="min_steps = 5000")
+    config = read_config(path)
+    assert [p.steps_per_round for p in config.players] == [300, None, 50]
+    out = tmp_path / "run"
+    run_league(config, out, rounds=2, progress=False)
+    steps = {row[0]: row[3] for row in stored_players(out)}
+    assert (steps["main"], steps["main_exploiter"], steps["league_exploiter"]) == (600, 200, 100)
+    # the stored config reads back as the same config (resume compares them)
+    assert run_league(None, out, resume=True, rounds=3, progress=False).rounds == 3
+    with pytest.raises(SpecError, match=r"players\[0\]: steps_per_round"):
+        read_config(
+            write_config(
+                tmp_path / "bad.toml",
+                players=f'[[players]]\nrole = "main"\nlearner = "{LEARNER}"\nsteps_per_round = 0\n',
+            )
+        )
+
+
 def test_workers_2_gives_the_same_league_as_workers_1(plugin, tmp_path):
     config = read_config(write_config(tmp_path / "league.toml"))
     run_league(config, tmp_path / "one", rounds=2, progress=False)
