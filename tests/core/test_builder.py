@@ -193,15 +193,21 @@ def test_ctrl_c_in_play_prints_the_score_so_far(tmp_path):
             "connect4",
             "--games",
             "1000",
-            "--quiet",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(8)
+    # Interrupt once the first game is done (the progress bar shows 1/1000), not after a fixed
+    # sleep: on a cold, loaded machine start-up alone can outlast any fixed delay.
+    progress = ""
+    while "1/1000" not in progress:
+        char = proc.stderr.read(1)
+        assert char, f"play ended before its first game: {progress}"
+        progress += char
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
+    err = progress + err
     assert proc.returncode == 130, err
     assert "score so far" in err and "games," in out
     assert "Traceback" not in err
